@@ -1,0 +1,193 @@
+// Shared plumbing for the browser tests: Chromium via playwright-core, the page under test, waiting for the
+// viewer's DOM events (never fixed sleeps), reading canvas pixels, corpus/CLI discovery.
+import { chromium } from 'playwright-core';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { serveStatic } from './server.mjs';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const ARTIFACTS = process.env.LUCENT_ARTIFACTS || join(REPO, 'tests/e2e/artifacts');
+export const CORPUS = resolve(process.env.LUCENT_CORPUS || join(REPO, '../shared/corpus'));
+export const EVENT_TIMEOUT_MS = 60_000;
+const CI = process.env.CI === 'true';
+
+/** The native CLI: $LUCENT_CLI, else a built target/{debug,release}/lucent. */
+export function cliPath() {
+  if (process.env.LUCENT_CLI) return process.env.LUCENT_CLI;
+  for (const profile of ['debug', 'release']) {
+    const p = join(REPO, 'target', profile, 'lucent');
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+export const runCli = async (...args) => (await promisify(execFile)(cliPath(), args, { maxBuffer: 64 << 20 })).stdout;
+
+/**
+ * Skips (loudly) when a prerequisite is missing; under CI=true a missing prerequisite is a failure.
+ * Returns true when the test should stop.
+ */
+export function missing(t, what, ok) {
+  if (ok) return false;
+  const message = `NOT RUN: ${what} is not available`;
+  if (CI) throw new Error(message);
+  console.warn(`\n*** ${t.name}: ${message} ***\n`);
+  t.skip(message);
+  return true;
+}
+
+export const corpusDir = (...parts) => join(CORPUS, ...parts);
+export const hasCorpus = (...parts) => existsSync(corpusDir(...parts));
+
+/** Every regular file under dir, recursively, sorted. */
+export function filesUnder(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...filesUnder(p));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+let server = null;
+/** $LUCENT_BASE_URL, else a private static server for www/ with the production headers. */
+export async function baseUrl() {
+  if (process.env.LUCENT_BASE_URL) return process.env.LUCENT_BASE_URL.replace(/\/?$/, '/');
+  server ??= await serveStatic(join(REPO, 'www'));
+  return server.url;
+}
+
+// Runs in the page before any of its scripts: records every lucent:* event (and CSP violations) so a test
+// can wait for an event that may already have fired.
+function recorder() {
+  const events = [];
+  const waiters = [];
+  const matches = (e, type, since, match) =>
+    e.index >= since && e.type === type && Object.entries(match ?? {}).every(([k, v]) => e.detail?.[k] === v);
+  for (const type of ['lucent:ready', 'lucent:progress', 'lucent:rendered', 'lucent:loaded', 'lucent:error']) {
+    document.addEventListener(type, (ev) => {
+      const e = { index: events.length, type, detail: ev.detail };
+      events.push(e);
+      for (const w of [...waiters]) {
+        if (matches(e, w.type, w.since, w.match)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(e);
+        }
+      }
+    });
+  }
+  const violations = [];
+  document.addEventListener('securitypolicyviolation', (ev) => violations.push(`${ev.violatedDirective}: ${ev.blockedURI}`));
+  window.__lucent = {
+    events,
+    violations,
+    mark: () => events.length,
+    wait: (type, since, match, timeoutMs) => new Promise((resolve, reject) => {
+      const hit = events.find((e) => matches(e, type, since, match));
+      if (hit) return resolve(hit);
+      const w = { type, since, match, resolve };
+      waiters.push(w);
+      setTimeout(() => {
+        const i = waiters.indexOf(w);
+        if (i < 0) return;
+        waiters.splice(i, 1);
+        const seen = events.slice(since).map((e) => e.type).join(', ');
+        reject(new Error(`no ${type} ${JSON.stringify(match ?? {})} within ${timeoutMs} ms (events since: ${seen || 'none'})`));
+      }, timeoutMs);
+    }),
+  };
+}
+
+/**
+ * Launches Chromium with a fresh profile and runs fn({page, context, requests, consoleErrors}).
+ * On failure a screenshot goes to $LUCENT_ARTIFACTS/<name>.png.
+ */
+export async function withBrowser(t, fn, { viewport = { width: 1400, height: 900 } } = {}) {
+  const profile = await mkdtemp(join(tmpdir(), 'lucent-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport,
+    deviceScaleFactor: 1,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const requests = [];
+  const consoleErrors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  await page.addInitScript(recorder);
+  try {
+    await fn({ page, context, requests, consoleErrors });
+  } catch (e) {
+    try {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const file = join(ARTIFACTS, `${t.name.replace(/[^\w.-]+/g, '_')}.png`);
+      await page.screenshot({ path: file });
+      console.error(`screenshot: ${file}`);
+    } catch {
+      // the page may be gone; the original error matters
+    }
+    throw e;
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+}
+
+/** Opens the app; demo:false skips the demo study (?nodemo). Resolves once the engine is ready. */
+export async function openApp(page, { demo = true } = {}) {
+  await page.goto(`${await baseUrl()}${demo ? '' : '?nodemo'}`);
+  await waitForEvent(page, 'lucent:ready', { since: 0 });
+}
+
+/** Index of the next recorded event: pass as `since` to wait only for events caused after this point. */
+export const mark = (page) => page.evaluate(() => window.__lucent.mark());
+
+/** Waits for a lucent:* event (at or after `since`) whose detail has the given field values. */
+export async function waitForEvent(page, type, { since = 0, match = null, timeoutMs = EVENT_TIMEOUT_MS } = {}) {
+  const e = await page.evaluate(([type, since, match, timeoutMs]) => window.__lucent.wait(type, since, match, timeoutMs),
+    [type, since, match, timeoutMs]);
+  return e.detail;
+}
+
+/** Events of a type recorded so far. */
+export const events = (page, type) =>
+  page.evaluate((type) => window.__lucent.events.filter((e) => e.type === type), type);
+
+/** Opens a folder (recursively) through the #open-folder input and waits for lucent:loaded. */
+export async function openFolder(page, dir) {
+  const since = await mark(page);
+  await page.setInputFiles('#open-folder', dir);
+  return waitForEvent(page, 'lucent:loaded', { since });
+}
+
+/** The viewer's drawn image as raw RGBA (Buffer) plus its rect in canvas pixels. */
+export async function imagePixels(page) {
+  const { rect, b64 } = await page.evaluate(() => {
+    const viewer = document.querySelector('lucent-viewer');
+    const rect = viewer.imageRect();
+    const c = viewer.canvas;
+    const x = Math.max(0, rect.x);
+    const y = Math.max(0, rect.y);
+    const w = Math.min(c.width, Math.round(rect.x + rect.width)) - x;
+    const h = Math.min(c.height, Math.round(rect.y + rect.height)) - y;
+    const data = c.getContext('2d').getImageData(x, y, w, h).data;
+    let s = '';
+    for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
+    return { rect: { x, y, width: w, height: h, full: rect }, b64: btoa(s) };
+  });
+  return { rect, rgba: Buffer.from(b64, 'base64') };
+}
+
+/** Text of a corner overlay ('tl', 'tr', 'bl', 'br'). */
+export const overlayText = (page, corner) => page.locator(`lucent-viewer .lv-${corner}`).innerText();

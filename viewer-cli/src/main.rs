@@ -1,0 +1,327 @@
+//! `lucent`: the viewer's core on the command line. Every command runs the very code the browser runs,
+//! so `lucent render` produces exactly the pixels the viewport shows at 1:1.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use sha2::{Digest, Sha256};
+use viewer_core::{decode, ingest, phantom, render, window, Library, RgbaImage, Window};
+
+const USAGE: &str = "\
+lucent: the Lucent DICOM viewer core on the command line
+
+USAGE:
+  lucent info PATH [--json]                 study/series tree and a per-file report (PATH: file or folder)
+  lucent render FILE [--frame N] [--window C,W] --out OUT.png|OUT.rgba
+                                            one frame exactly as the viewport shows it at 1:1
+  lucent decode FILE --out DIR              stored values of every frame, normalised (see docs), + summary.json
+  lucent demo OUT_DIR [--size N] [--slices N]
+                                            write the synthetic CBCT head phantom as DICOM files
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("info") => info(&args[1..]),
+        Some("render") => render_cmd(&args[1..]),
+        Some("decode") => decode_cmd(&args[1..]),
+        Some("demo") => demo(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(format!("unknown command '{other}'\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("lucent: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Positional arguments and `--name value` options, nothing fancier.
+struct Args {
+    positional: Vec<String>,
+    options: Vec<(String, Option<String>)>,
+}
+
+impl Args {
+    fn parse(args: &[String], flags: &[&str], valued: &[&str]) -> Result<Args, String> {
+        let mut parsed = Args {
+            positional: Vec::new(),
+            options: Vec::new(),
+        };
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            if flags.contains(&arg.as_str()) {
+                parsed.options.push((arg.clone(), None));
+            } else if valued.contains(&arg.as_str()) {
+                let value = iter
+                    .next()
+                    .ok_or_else(|| format!("{arg} needs a value"))?;
+                parsed.options.push((arg.clone(), Some(value.clone())));
+            } else if arg.starts_with("--") {
+                return Err(format!("unknown option {arg}\n\n{USAGE}"));
+            } else {
+                parsed.positional.push(arg.clone());
+            }
+        }
+        Ok(parsed)
+    }
+
+    fn flag(&self, name: &str) -> bool {
+        self.options.iter().any(|(n, _)| n == name)
+    }
+
+    fn value(&self, name: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String> {
+        self.value(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("{name}: '{v}' is not a valid number"))
+            })
+            .transpose()
+    }
+
+    fn one_path(&self, what: &str) -> Result<PathBuf, String> {
+        match self.positional.as_slice() {
+            [one] => Ok(PathBuf::from(one)),
+            _ => Err(format!("expected exactly one {what}\n\n{USAGE}")),
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Every regular file under `root` (or `root` itself), in a stable order.
+fn files_under(root: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if meta.is_dir() {
+            let entries =
+                std::fs::read_dir(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            for entry in entries {
+                pending.push(entry.map_err(|e| format!("{}: {e}", path.display()))?.path());
+            }
+        } else if meta.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn info(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &["--json"], &[])?;
+    let root = args.one_path("PATH")?;
+    let mut library = Library::new();
+    for file in files_under(&root)? {
+        let name = file.strip_prefix(&root).unwrap_or(&file);
+        let name = if name.as_os_str().is_empty() {
+            file.display().to_string()
+        } else {
+            name.display().to_string()
+        };
+        library.add_file(&name, read(&file)?);
+    }
+    let tree = library.tree();
+    if args.flag("--json") {
+        let mut series = Vec::new();
+        for index in 0..library.series_count() {
+            let count = library.slice_count(index).map_err(|e| e.to_string())?;
+            let mut slices = Vec::with_capacity(count);
+            for slice in 0..count {
+                slices.push(library.slice_info(index, slice).map_err(|e| e.to_string())?);
+            }
+            series.push(serde_json::json!({ "index": index, "slices": slices }));
+        }
+        let out = serde_json::json!({ "tree": tree, "series": series, "report": library.report() });
+        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+        return Ok(());
+    }
+    let tree = serde_json::to_value(&tree).map_err(|e| e.to_string())?;
+    print_tree(&tree);
+    println!("\nFiles:");
+    for report in library.report() {
+        match (&report.code, &report.reason) {
+            (Some(code), Some(reason)) => {
+                println!("  {:<14} {} [{code}] {reason}", report.status, report.file)
+            }
+            _ => println!("  {:<14} {}", report.status, report.file),
+        }
+    }
+    Ok(())
+}
+
+fn text(value: &serde_json::Value, key: &str) -> String {
+    match &value[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn print_tree(tree: &serde_json::Value) {
+    let empty = Vec::new();
+    let list = |v: &serde_json::Value, key: &str| v[key].as_array().unwrap_or(&empty).clone();
+    for patient in list(tree, "patients") {
+        println!("Patient {} ({})", text(&patient, "name"), text(&patient, "id"));
+        for study in list(&patient, "studies") {
+            println!(
+                "  Study {} {} {}",
+                text(&study, "date"),
+                text(&study, "description"),
+                text(&study, "uid")
+            );
+            for series in list(&study, "series") {
+                println!(
+                    "    Series #{} {} {} {}x{}: {} slices",
+                    text(&series, "number"),
+                    text(&series, "modality"),
+                    text(&series, "description"),
+                    text(&series, "columns"),
+                    text(&series, "rows"),
+                    text(&series, "slices"),
+                );
+            }
+        }
+    }
+}
+
+fn parse_window(value: &str) -> Result<Window, String> {
+    let bad = || format!("--window expects CENTER,WIDTH, got '{value}'");
+    let (c, w) = value.split_once(',').ok_or_else(bad)?;
+    let center: f64 = c.trim().parse().map_err(|_| bad())?;
+    let width: f64 = w.trim().parse().map_err(|_| bad())?;
+    if !center.is_finite() || !width.is_finite() || width <= 0.0 {
+        return Err(bad());
+    }
+    Ok(Window { center, width })
+}
+
+fn render_cmd(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &[], &["--frame", "--window", "--out"])?;
+    let file = args.one_path("FILE")?;
+    let out = PathBuf::from(args.value("--out").ok_or("render needs --out OUT.png")?);
+    let frame: u32 = args.number("--frame")?.unwrap_or(0);
+    let name = file.display().to_string();
+    let instance = ingest::read_instance(&name, read(&file)?).map_err(|e| e.to_string())?;
+    if frame >= instance.frames() {
+        return Err(format!(
+            "{name}: frame {frame} does not exist (the file has {} frames)",
+            instance.frames()
+        ));
+    }
+    let decoded = decode::decode_frame(&instance, frame).map_err(|e| e.to_string())?;
+    let window = match args.value("--window") {
+        Some(value) => parse_window(value)?,
+        None => window::default_window(&instance, &decoded),
+    };
+    let mut image = RgbaImage::default();
+    render::render_frame(&instance, &decoded, window, &mut image).map_err(|e| e.to_string())?;
+    let is_raw = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("rgba"));
+    if is_raw {
+        std::fs::write(&out, &image.data).map_err(|e| format!("{}: {e}", out.display()))?;
+    } else {
+        write_png(&out, &image)?;
+    }
+    println!(
+        "{}x{} window {},{} -> {}",
+        image.width,
+        image.height,
+        window.center,
+        window.width,
+        out.display()
+    );
+    Ok(())
+}
+
+fn write_png(path: &Path, image: &RgbaImage) -> Result<(), String> {
+    let fail = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = std::fs::File::create(path).map_err(|e| fail(&e))?;
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), image.width, image.height);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().map_err(|e| fail(&e))?;
+    writer.write_image_data(&image.data).map_err(|e| fail(&e))?;
+    writer.finish().map_err(|e| fail(&e))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn decode_cmd(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &[], &["--out"])?;
+    let file = args.one_path("FILE")?;
+    let out = PathBuf::from(args.value("--out").ok_or("decode needs --out DIR")?);
+    let name = file.display().to_string();
+    let instance = ingest::read_instance(&name, read(&file)?).map_err(|e| e.to_string())?;
+    let normalized = decode::normalize_all(&instance).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let frames = normalized.shape.first().copied().unwrap_or(0);
+    let frame_len = normalized.bytes.len().checked_div(frames).unwrap_or(0);
+    let mut per_frame = Vec::with_capacity(frames);
+    for (index, chunk) in normalized.bytes.chunks(frame_len.max(1)).enumerate() {
+        let path = out.join(format!("frame_{index:05}.raw"));
+        std::fs::write(&path, chunk).map_err(|e| format!("{}: {e}", path.display()))?;
+        per_frame.push(serde_json::json!({
+            "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "sha256": hex(&Sha256::digest(chunk)),
+        }));
+    }
+    let sha256 = hex(&Sha256::digest(&normalized.bytes));
+    let summary = serde_json::json!({
+        "source": name,
+        "transfer_syntax": instance.transfer_syntax(),
+        "dtype": normalized.dtype,
+        "shape": normalized.shape,
+        "byte_order": "little-endian",
+        "sha256": sha256,
+        "frames": per_frame,
+    });
+    let path = out.join("summary.json");
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("{} {:?} {} sha256 {sha256}", normalized.dtype, normalized.shape, out.display());
+    Ok(())
+}
+
+fn demo(args: &[String]) -> Result<(), String> {
+    let args = Args::parse(args, &[], &["--size", "--slices"])?;
+    let out = args.one_path("OUT_DIR")?;
+    let mut spec = phantom::PhantomSpec::default();
+    if let Some(size) = args.number("--size")? {
+        spec.size = size;
+    }
+    if let Some(slices) = args.number("--slices")? {
+        spec.slices = slices;
+    }
+    if !(8..=2048).contains(&spec.size) || !(1..=4096).contains(&spec.slices) {
+        return Err("--size must be 8..=2048 and --slices 1..=4096".into());
+    }
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let files = ingest::write::write_phantom_series(&spec, &out)
+        .map_err(|e| format!("{}: {e}", out.display()))?;
+    println!(
+        "wrote {} slices of {}x{} to {}",
+        files.len(),
+        spec.size,
+        spec.size,
+        out.display()
+    );
+    Ok(())
+}

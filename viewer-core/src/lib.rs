@@ -1,0 +1,17 @@
+//! Lucent core: DICOM ingest, pixel decode, window/level and rendering.
+//!
+//! Pure Rust, builds for native targets and `wasm32-unknown-unknown`.
+//! Only [`ingest`] and [`decode`] touch dicom-rs.
+
+pub mod decode;
+pub mod error;
+pub mod ingest;
+pub mod library;
+pub mod phantom;
+pub mod render;
+pub mod window;
+
+pub use error::{Error, ErrorCode};
+pub use library::Library;
+pub use render::RgbaImage;
+pub use window::Window;

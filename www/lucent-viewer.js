@@ -1,0 +1,644 @@
+// <lucent-viewer>: the embeddable viewer (series browser, viewport with overlays, slice slider, progress).
+// Page chrome lives in app.js. Decoding and rendering happen in worker.js (see engine.js); this element
+// keeps the view state and draws the ImageBitmaps it gets back with the current zoom/pan.
+//
+// Public API
+//   load(files)  loadUrls(urls)  loading                      replace the study (Promise of the loaded detail)
+//   series  seriesList  selectSeries(i)                        series (library index)
+//   slice  sliceCount  setSlice(i)  sliceInfo(i)              slices (setSlice resolves once drawn)
+//   window  setWindow(c, w)  resetWindow()  setPreset(id)     window/level in modality units
+//   zoom  setZoom(z[, x, y])  pan(dx, dy)  fit()  reset()     zoom: device pixels per image pixel
+//   imageRect()  canvas  overlays  tool  showMessage(text)  handleKey(event)  version
+// Events (bubbling, composed): lucent:ready, lucent:progress, lucent:rendered, lucent:loaded, lucent:error.
+import { MSG } from './protocol.js';
+import { PRESETS } from './presets.js';
+import { Engine } from './engine.js';
+import { SeriesList } from './series-list.js';
+import { bindInput, handleKey } from './viewer-input.js';
+
+export { PRESETS };
+
+const THUMB_CSS_PX = 88;
+const ZOOM_MIN = 1 / 32;
+const ZOOM_MAX = 64;
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+const fmtNum = (v) => {
+  if (!Number.isFinite(v)) return '–';
+  if (Number.isInteger(v) || Math.abs(v) >= 100) return String(Math.round(v));
+  return String(Number(v.toFixed(Math.abs(v) >= 10 ? 1 : 2)));
+};
+const fmtDate = (d) => (/^\d{8}$/.test(d ?? '') ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : d ?? '');
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+/** Position along the slice normal in mm: Slice Location if present, else IPP projected on the normal. */
+export function slicePosition(info) {
+  if (info?.slice_location != null) return info.slice_location;
+  const p = info?.position;
+  const o = info?.orientation;
+  if (!p || !o) return null;
+  const n = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
+  return p[0] * n[0] + p[1] * n[1] + p[2] * n[2];
+}
+
+export class LucentViewer extends HTMLElement {
+  constructor() {
+    super();
+    this._gen = 0;                  // study generation: replies from a replaced study are dropped
+    this._rows = [];                // series summaries (protocol.flattenTree)
+    this._loading = null;           // {gen, resolve} while a load runs
+    this._zoom = 1;
+    this._overlays = true;
+    this._tool = 'window';
+    this._rs = { seq: 0, busy: false, want: false, waiters: [] };
+    this._resetStudyState();
+    this._engine = new Engine({
+      onMessage: (msg) => this._onMessage(msg),
+      onFailure: (f) => this._onEngineFailure(f),
+    });
+  }
+
+  _resetStudyState() {
+    this._seriesIndex = -1;
+    this._slice = 0;
+    this._sliceCount = 0;
+    this._window = null;            // requested {center, width}; null = the slice's default window
+    this._drawn = null;             // what the canvas shows: {series, slice, center, width}
+    this._info = null;              // sliceInfo of the drawn slice
+    this._bitmap?.close();
+    this._bitmap = null;
+    this._imgW = 0;
+    this._imgH = 0;
+    this._aspect = 1;               // displayed height / width of a pixel (row spacing / column spacing)
+    this._fitMode = true;           // refit on resize until the user zooms or pans
+    this._panX = 0;
+    this._panY = 0;
+    this._navigated = false;        // the user picked a slice while the study was loading
+    this._lastDetail = null;
+    // Pending render promises of the old study resolve with null; a new render state starts.
+    for (const w of this._rs.waiters) w.resolve(null);
+    this._rs = { seq: 0, busy: false, want: false, waiters: [] };
+  }
+
+  connectedCallback() {
+    if (!this._built) this._build();
+    this._engine.start();
+  }
+
+  /** Stops the worker; the element is unusable afterwards. */
+  destroy() {
+    this._engine.stop();
+    this._engine.dead = true;
+    this._resizeObserver?.disconnect();
+  }
+
+  /** Version of the wasm core (null until lucent:ready). */
+  get version() {
+    return this._engine.version;
+  }
+
+  // ---- DOM -------------------------------------------------------------------------------------------------
+
+  _build() {
+    this._built = true;
+    this._seriesList = new SeriesList((index) => this.selectSeries(index));
+
+    this._viewport = el('div', 'lv-viewport');
+    this._viewport.tabIndex = 0;
+    this._viewport.dataset.tool = this._tool;
+    this._viewport.setAttribute('aria-label', 'Image viewport');
+    this.canvas = el('canvas', 'lv-canvas');
+    this._ctx = this.canvas.getContext('2d', { alpha: false });
+    this._ov = {};
+    for (const corner of ['tl', 'tr', 'bl', 'br']) this._ov[corner] = el('div', `lv-ov lv-${corner}`);
+    this._message = el('div', 'lv-message');
+    this._message.hidden = true;
+    this._progress = el('div', 'lv-progress');
+    this._progress.hidden = true;
+    this._progressBar = el('div', 'lv-progress-bar');
+    this._progressText = el('div', 'lv-progress-text');
+    this._progress.append(this._progressBar, this._progressText);
+    this._viewport.append(this.canvas, ...Object.values(this._ov), this._message, this._progress);
+
+    this._slider = el('input', 'lv-slider');
+    Object.assign(this._slider, { type: 'range', min: '0', max: '0', step: '1', value: '0', disabled: true, tabIndex: -1 });
+    this._slider.setAttribute('aria-label', 'Slice');
+    this._slider.addEventListener('input', () => this.setSlice(Number(this._slider.value)));
+
+    const stage = el('div', 'lv-stage');
+    stage.append(this._viewport, this._slider);
+    this.replaceChildren(this._seriesList.element, stage);
+
+    bindInput(this, this._viewport);
+    // Backing store = CSS size x devicePixelRatio, exactly (device-pixel-content-box), so zoom 1 is 1:1.
+    this._resizeObserver = new ResizeObserver((entries) => this._onResize(entries[0]));
+    try {
+      this._resizeObserver.observe(this.canvas, { box: 'device-pixel-content-box' });
+    } catch {
+      this._resizeObserver.observe(this.canvas);
+    }
+    this._showMessage('No study loaded. Drop a folder or DICOM files here.');
+  }
+
+  _onResize(entry) {
+    const box = entry.devicePixelContentBoxSize?.[0];
+    const w = box ? box.inlineSize : Math.round(entry.contentRect.width * devicePixelRatio);
+    const h = box ? box.blockSize : Math.round(entry.contentRect.height * devicePixelRatio);
+    if (w === this.canvas.width && h === this.canvas.height) return;
+    this.canvas.width = Math.max(1, w);
+    this.canvas.height = Math.max(1, h);
+    if (this._fitMode) this._applyFit();
+    this._draw();
+    this._updateOverlays();
+  }
+
+  /** Shows a line of text over the viewport (empty string hides it); kind 'info' | 'error'. */
+  showMessage(text, kind = 'info') {
+    this._showMessage(text, kind);
+  }
+
+  _showMessage(text, kind = 'info') {
+    this._message.textContent = text;
+    this._message.dataset.kind = kind;
+    this._message.hidden = !text;
+  }
+
+  _emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  // ---- engine messages -------------------------------------------------------------------------------------
+
+  _ask(payload) {
+    return this._engine.ask({ ...payload, gen: this._gen });
+  }
+
+  _onEngineFailure({ code, message, file }) {
+    this._gen++;
+    const loading = this._loading;
+    this._loading = null;
+    this._resetStudyState();
+    this._setRows([]);
+    this._progress.hidden = true;
+    this._draw();
+    this._updateOverlays();
+    this._showMessage(message, 'error');
+    this._emit('lucent:error', { code, message, file });
+    loading?.resolve({ error: { code, message } });
+  }
+
+  _onMessage(msg) {
+    if (msg.type === MSG.READY) {
+      this._emit('lucent:ready', { version: msg.version });
+      return;
+    }
+    if (msg.type === 'worker-error') {
+      this._emit('lucent:error', { code: 'internal', message: `Viewer engine error: ${msg.message}`, file: null });
+      return;
+    }
+    if (msg.gen !== this._gen) return;   // from a study that was replaced
+    switch (msg.type) {
+      case MSG.PROGRESS:
+        this._onProgress(msg);
+        break;
+      case MSG.TREE: {
+        const before = this._sliceCount;
+        this._setRows(msg.series);
+        // Slices arrived: index k may now be another file, so redraw to keep image and "Im: k / n" in step.
+        if (this._seriesIndex >= 0 && this._sliceCount !== before) this._requestRender();
+        break;
+      }
+      case MSG.FIRST_IMAGE:
+        if (this._seriesIndex < 0) {
+          this._seriesIndex = msg.series;
+          this._slice = 0;
+          this._syncSeriesUi();
+          this._requestRender();
+        }
+        break;
+      case MSG.LOADED:
+        this._finishLoad(msg);
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---- loading ---------------------------------------------------------------------------------------------
+
+  /**
+   * Replaces the current study with these files.
+   * @param {FileList|Array<File|{file: File, path: string}>} files
+   * @returns {Promise<object>} the lucent:loaded detail (or {error} / {superseded: true})
+   */
+  load(files) {
+    const items = [];
+    for (const f of files ?? []) {
+      if (f instanceof File) items.push({ file: f, path: f.webkitRelativePath || f.name });
+      else if (f && typeof f === 'object') items.push({ file: f.file ?? null, path: f.path ?? f.file?.name ?? '(unnamed)' });
+    }
+    return this._startLoad(items);
+  }
+
+  /** Replaces the current study with same-origin files fetched by URL (the demo). */
+  loadUrls(urls) {
+    return this._startLoad([...urls].map((u) => ({ url: new URL(String(u), document.baseURI).href, path: String(u) })));
+  }
+
+  /** True while a study is being read or decoded. */
+  get loading() {
+    return this._loading != null;
+  }
+
+  _startLoad(items) {
+    if (!this._built) this._build();
+    this._engine.start();
+    const gen = ++this._gen;
+    this._loading?.resolve({ superseded: true });
+    this._resetStudyState();
+    this._setRows([]);
+    this._draw();
+    this._updateOverlays();
+    this._showMessage('');
+    const done = new Promise((resolve) => {
+      this._loading = { gen, resolve };
+    });
+    if (!this._engine.running) {
+      const error = { code: 'engine-stopped', message: 'The viewer engine is not available; the study cannot be shown.' };
+      this._showMessage(error.message, 'error');
+      this._loading.resolve({ error });
+      this._loading = null;
+      return done;
+    }
+    this._onProgress({ read: 0, total: items.length, decoded: 0, decodeTotal: 0 });
+    this._engine.post({ type: MSG.LOAD, gen, items });
+    return done;
+  }
+
+  _onProgress({ read, total, decoded, decodeTotal }) {
+    this._progress.hidden = false;
+    const denominator = total + (decodeTotal || total);
+    const fraction = denominator ? (read + decoded) / denominator : 1;
+    this._progressBar.style.width = `${(fraction * 100).toFixed(1)}%`;
+    this._progressText.textContent = read < total || !decodeTotal
+      ? `Reading ${read} / ${total} files`
+      : `Decoding ${decoded} / ${decodeTotal} images`;
+    this._emit('lucent:progress', { read, total, decoded, decodeTotal });
+  }
+
+  async _finishLoad(msg) {
+    const { gen } = msg;
+    this._setRows(msg.series);
+    if (this._seriesIndex < 0 && this._rows.length) this._seriesIndex = this._rows[0].index;
+    if (this._seriesIndex >= 0) {
+      // The slice order is final only now: land on the middle slice unless the user already moved.
+      if (!this._navigated) this._slice = Math.floor(this._sliceCount / 2);
+      this._syncSeriesUi();
+      await this._requestRender();
+      if (gen !== this._gen) return;
+    }
+    this._progress.hidden = true;
+    const slices = msg.series.reduce((n, s) => n + s.slices, 0);
+    if (!slices) {
+      this._showMessage(msg.files
+        ? `No displayable images in ${msg.files} file${msg.files === 1 ? '' : 's'}.`
+        : 'No files to load.', 'error');
+    }
+    const detail = { files: msg.files, images: msg.images, slices, errors: msg.errors, notes: msg.notes, series: msg.series };
+    const loading = this._loading;
+    this._loading = null;
+    this._emit('lucent:loaded', detail);
+    loading?.resolve(detail);
+    this._loadThumbnails(gen);
+  }
+
+  // ---- series ----------------------------------------------------------------------------------------------
+
+  /** Series summaries: {index, number, description, modality, rows, columns, slices, patient_*, study_*}. */
+  get seriesList() {
+    return this._rows.map((r) => ({ ...r }));
+  }
+
+  /** Current series (library index), or -1. */
+  get series() {
+    return this._seriesIndex;
+  }
+
+  _setRows(rows) {
+    this._rows = rows;
+    this._seriesList.setRows(rows);
+    this._syncSeriesUi();
+  }
+
+  _syncSeriesUi() {
+    const row = this._rows.find((r) => r.index === this._seriesIndex);
+    if (row) this._sliceCount = row.slices;
+    this._seriesList.setActive(this._seriesIndex);
+    this._slice = clamp(this._slice, 0, Math.max(0, this._sliceCount - 1));
+    this._slider.max = String(Math.max(0, this._sliceCount - 1));
+    this._slider.value = String(this._slice);
+    this._slider.disabled = this._sliceCount <= 1;
+  }
+
+  async _loadThumbnails(gen) {
+    const size = Math.round(THUMB_CSS_PX * devicePixelRatio);
+    for (const row of this._rows) {
+      // One at a time, so a window drag never queues behind a batch of thumbnails in the worker.
+      const reply = await this._ask({ type: MSG.THUMB, series: row.index, size });
+      if (gen !== this._gen) {
+        reply.bitmap?.close();
+        return;
+      }
+      if (reply.ok) this._seriesList.setThumbnail(row.index, reply.bitmap);
+    }
+  }
+
+  /** Shows another series (library index) at its middle slice with its default window. */
+  selectSeries(index) {
+    const row = this._rows.find((r) => r.index === index);
+    if (!row) return Promise.resolve(null);
+    if (index === this._seriesIndex) return this._lastDetail ? Promise.resolve(this._lastDetail) : this._requestRender();
+    this._seriesIndex = index;
+    this._sliceCount = row.slices;
+    this._slice = Math.floor(row.slices / 2);
+    this._window = null;
+    this._fitMode = true;
+    this._navigated = true;
+    this._syncSeriesUi();
+    return this._requestRender();
+  }
+
+  // ---- rendering -------------------------------------------------------------------------------------------
+
+  // Coalescing: at most one render in flight; meanwhile only the newest requested state is kept. Every
+  // caller's promise resolves with the first render showing its state or a newer one.
+  _requestRender() {
+    if (this._seriesIndex < 0) return Promise.resolve(null);
+    const ticket = ++this._rs.seq;
+    const done = new Promise((resolve) => this._rs.waiters.push({ ticket, resolve }));
+    this._rs.want = true;
+    this._pump();
+    return done;
+  }
+
+  async _pump() {
+    const rs = this._rs;
+    if (rs.busy || !rs.want) return;
+    rs.want = false;
+    rs.busy = true;
+    const ticket = rs.seq;
+    const reply = await this._ask({
+      type: MSG.RENDER,
+      series: this._seriesIndex,
+      slice: this._slice,
+      center: this._window?.center ?? null,
+      width: this._window?.width ?? null,
+    });
+    rs.busy = false;
+    if (rs !== this._rs) {               // the study was replaced meanwhile
+      reply.bitmap?.close();
+      return;
+    }
+    let result = null;
+    if (reply.ok) result = this._showFrame(reply);
+    else if (!reply.stale && reply.code !== 'engine-stopped') result = this._showRenderError(reply);
+    rs.waiters = rs.waiters.filter((w) => {
+      if (w.ticket > ticket) return true;
+      w.resolve(result);
+      return false;
+    });
+    this._pump();
+  }
+
+  _showFrame(r) {
+    this._bitmap?.close();
+    this._bitmap = r.bitmap;
+    this._imgW = r.w;
+    this._imgH = r.h;
+    const [rowSpacing, colSpacing] = r.info?.pixel_spacing ?? [1, 1];
+    this._aspect = rowSpacing > 0 && colSpacing > 0 ? rowSpacing / colSpacing : 1;
+    this._info = r.info;
+    this._sliceCount = r.sliceCount;
+    // The worker clamps the slice if the series shrank; a newer request (rs.want) keeps its own slice.
+    if (!this._rs.want) this._slice = r.slice;
+    if (this._window == null) this._window = { center: r.center, width: r.width };
+    this._drawn = { series: r.series, slice: r.slice, center: r.center, width: r.width };
+    this._syncSeriesUi();
+    if (this._fitMode) this._applyFit();
+    this._showMessage('');
+    this._draw();
+    this._updateOverlays();
+    const detail = { series: r.series, slice: r.slice, center: r.center, width: r.width, width_px: r.w, height_px: r.h };
+    this._lastDetail = detail;
+    this._emit('lucent:rendered', detail);
+    return detail;
+  }
+
+  _showRenderError(r) {
+    // Never leave the previous slice on screen under this slice's overlays.
+    this._bitmap?.close();
+    this._bitmap = null;
+    this._info = null;
+    this._drawn = null;
+    this._draw();
+    this._updateOverlays();
+    const error = { code: r.code, message: r.message, file: r.file ?? null };
+    this._showMessage(`Image ${this._slice + 1} cannot be shown: ${r.message}`, 'error');
+    this._emit('lucent:error', error);
+    return { error };
+  }
+
+  _draw() {
+    const { canvas, _ctx: ctx } = this;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.fillStyle = '#000';
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    if (!this._bitmap) return;
+    const r = this.imageRect();
+    // Magnified pixels stay crisp squares; minified images are filtered (no aliasing).
+    ctx.imageSmoothingEnabled = r.width < this._imgW - 1e-9;
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(this._bitmap, r.x, r.y, r.width, r.height);
+  }
+
+  /** Where the image is drawn, in canvas (device) pixels; x and y are whole pixels. */
+  imageRect() {
+    if (!this._imgW) return { x: 0, y: 0, width: 0, height: 0 };
+    const width = this._imgW * this._zoom;
+    const height = this._imgH * this._aspect * this._zoom;
+    return {
+      x: Math.round((this.canvas.width - width) / 2 + this._panX),
+      y: Math.round((this.canvas.height - height) / 2 + this._panY),
+      width,
+      height,
+    };
+  }
+
+  _updateOverlays() {
+    const info = this._info;
+    const row = this._rows.find((r) => r.index === this._seriesIndex);
+    const lines = (corner, texts) =>
+      this._ov[corner].replaceChildren(...texts.filter((t) => t != null && t !== '').map((t) => el('div', null, t)));
+    if (this._seriesIndex < 0) {
+      for (const corner of Object.keys(this._ov)) lines(corner, []);
+      return;
+    }
+    const patientId = info?.patient_id ?? row?.patient_id ?? '';
+    lines('tl', [info?.patient_name ?? row?.patient_name, patientId && `ID: ${patientId}`]);
+    lines('tr', [fmtDate(info?.study_date ?? row?.study_date), info?.study_description ?? row?.study_description,
+      info?.modality ?? row?.modality]);
+    const position = slicePosition(info);
+    lines('bl', [
+      `Se: ${info?.series_number ?? row?.number ?? '–'} ${info?.series_description ?? row?.description ?? ''}`.trim(),
+      `Im: ${(this._drawn?.slice ?? this._slice) + 1} / ${this._sliceCount}`,   // the image shown, not the one requested
+      position != null ? `Loc: ${position.toFixed(2)} mm` : null,
+    ]);
+    const w = this._drawn;
+    lines('br', [
+      w ? `W: ${fmtNum(w.width)} L: ${fmtNum(w.center)}` : null,
+      this._imgW ? `Zoom: ${(this._zoom * 100).toFixed(0)}%` : null,
+    ]);
+  }
+
+  // ---- slices & window -------------------------------------------------------------------------------------
+
+  get slice() {
+    return this._slice;
+  }
+
+  get sliceCount() {
+    return this._sliceCount;
+  }
+
+  /** Shows slice i (clamped). Resolves with the lucent:rendered detail once it is on screen. */
+  setSlice(i) {
+    if (this._seriesIndex < 0 || !Number.isFinite(i)) return Promise.resolve(null);
+    const slice = clamp(Math.round(i), 0, Math.max(0, this._sliceCount - 1));
+    this._navigated = true;
+    if (slice === this._slice && this._drawn?.slice === slice && !this._rs.busy && !this._rs.want) {
+      return Promise.resolve(this._lastDetail);
+    }
+    this._slice = slice;
+    this._slider.value = String(slice);
+    return this._requestRender();
+  }
+
+  /** The core's description of a slice (file, position, spacing, ...). */
+  async sliceInfo(slice = this._slice, series = this._seriesIndex) {
+    const reply = await this._ask({ type: MSG.INFO, series, slice });
+    if (!reply.ok) throw Object.assign(new Error(reply.message ?? 'no such slice'), { code: reply.code ?? 'not-found' });
+    return reply.info;
+  }
+
+  /** The requested window {center, width} in modality units (null before the first image). */
+  get window() {
+    return this._window ? { ...this._window } : null;
+  }
+
+  setWindow(center, width) {
+    if (!Number.isFinite(center) || !Number.isFinite(width) || width <= 0) {
+      throw new RangeError('setWindow needs a finite center and a width > 0');
+    }
+    this._window = { center, width };
+    return this._requestRender();
+  }
+
+  /** Back to the slice's own window (file window, else the data range). */
+  resetWindow() {
+    this._window = null;
+    return this._requestRender();
+  }
+
+  /** Applies a preset by id ('default', 'soft', 'lung', 'bone', 'brain') or index into PRESETS. */
+  setPreset(idOrIndex) {
+    const preset = typeof idOrIndex === 'number' ? PRESETS[idOrIndex] : PRESETS.find((p) => p.id === idOrIndex);
+    if (!preset) return Promise.resolve(null);
+    return preset.center == null ? this.resetWindow() : this.setWindow(preset.center, preset.width);
+  }
+
+  // ---- zoom & pan ------------------------------------------------------------------------------------------
+
+  /** Device pixels per image pixel (1 = actual pixels). */
+  get zoom() {
+    return this._zoom;
+  }
+
+  /** Sets the zoom, keeping the canvas point (ax, ay) where it is (default: the canvas centre). */
+  setZoom(z, ax = this.canvas.width / 2, ay = this.canvas.height / 2) {
+    if (!Number.isFinite(z) || z <= 0) return;
+    const zoom = clamp(z, ZOOM_MIN, ZOOM_MAX);
+    const k = zoom / this._zoom;
+    const cx = this.canvas.width / 2;
+    const cy = this.canvas.height / 2;
+    this._panX = ax - cx - (ax - cx - this._panX) * k;
+    this._panY = ay - cy - (ay - cy - this._panY) * k;
+    this._zoom = zoom;
+    this._fitMode = false;
+    this._draw();
+    this._updateOverlays();
+  }
+
+  /** Moves the image by (dx, dy) canvas pixels. */
+  pan(dx, dy) {
+    this._panX += dx;
+    this._panY += dy;
+    this._fitMode = false;
+    this._draw();
+  }
+
+  /** Largest zoom showing the whole image, centred; stays fitted across resizes. */
+  fit() {
+    this._fitMode = true;
+    this._applyFit();
+    this._draw();
+    this._updateOverlays();
+  }
+
+  _applyFit() {
+    this._panX = 0;
+    this._panY = 0;
+    if (!this._imgW || !this._imgH) return;
+    this._zoom = Math.min(this.canvas.width / this._imgW, this.canvas.height / (this._imgH * this._aspect));
+  }
+
+  /** Fit, centred, default window. */
+  reset() {
+    this.fit();
+    return this.resetWindow();
+  }
+
+  // ---- display options -------------------------------------------------------------------------------------
+
+  get overlays() {
+    return this._overlays;
+  }
+
+  set overlays(on) {
+    this._overlays = Boolean(on);
+    this.classList.toggle('lv-no-overlays', !this._overlays);
+  }
+
+  /** What a plain left drag does: 'window' | 'pan' | 'zoom'. */
+  get tool() {
+    return this._tool;
+  }
+
+  set tool(name) {
+    if (!['window', 'pan', 'zoom'].includes(name)) return;
+    this._tool = name;
+    if (this._viewport) this._viewport.dataset.tool = name;
+  }
+
+  /** Keyboard shortcuts (the page forwards keys typed outside the element); true if the key was used. */
+  handleKey(event) {
+    return handleKey(this, event);
+  }
+}
+
+if (!customElements.get('lucent-viewer')) customElements.define('lucent-viewer', LucentViewer);

@@ -1,0 +1,238 @@
+// The wasm lives here, never on the main thread: reading, parsing and decoding a study can take seconds and
+// the page must keep scrolling and windowing meanwhile. One Library per loaded study ("generation").
+import init, { Library, version } from './pkg/viewer_wasm.js';
+import { MSG, flattenTree } from './protocol.js';
+
+const READ_CONCURRENCY = 6;      // parallel file reads / fetches; addFile itself is serialised
+const TREE_INTERVAL_MS = 250;    // how often the study structure is re-sent while files arrive
+
+let wasm = null;
+let lib = null;
+let gen = -1;
+let dead = false;                // after a trap nothing in wasm memory can be trusted
+
+const ready = init({ module_or_path: new URL('./pkg/viewer_wasm_bg.wasm', import.meta.url) }).then(
+  (exports) => {
+    wasm = exports;
+    postMessage({ type: MSG.READY, version: version() });
+  },
+  (e) => {
+    dead = true;
+    postMessage({ type: MSG.FATAL, code: 'wasm-unavailable', restart: false,
+      message: `The viewer engine (wasm) could not be started: ${e?.message ?? e}` });
+    throw e;
+  },
+);
+
+// Every wasm call goes through here: a WebAssembly.RuntimeError is a trap (a bug in the core), after which the
+// module state is undefined, so we report it once and stop; the page replaces this worker.
+function call(fn, file = null) {
+  if (dead) throw Object.assign(new Error('The viewer engine stopped after an internal error.'), { code: 'engine-stopped' });
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) {
+      dead = true;
+      postMessage({ type: MSG.FATAL, code: 'wasm-trap', restart: true, file,
+        message: `Internal error in the viewer engine${file ? ` while reading ${file}` : ''} (${e.message}). `
+          + 'The engine was restarted; please load the study again.' });
+    }
+    throw e;
+  }
+}
+
+// wasm state is used by one task at a time: addFile, render and the ImageBitmap copy of the shared RGBA
+// buffer must not interleave (a render, or memory growth, would change the pixels under our view).
+let chain = Promise.resolve();
+function exclusive(fn) {
+  const run = chain.then(fn);
+  chain = run.catch(() => {});
+  return run;
+}
+
+const errorFields = (e) => ({
+  code: e?.code ?? (e instanceof WebAssembly.RuntimeError ? 'wasm-trap' : 'internal'),
+  message: e?.message ?? String(e),
+  file: e?.file ?? null,
+});
+
+// Yield to the event loop so queued render requests run between long steps.
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function readItem(item) {
+  if (item.file) return new Uint8Array(await item.file.arrayBuffer());
+  if (!item.url) throw new Error('the browser did not give access to it');
+  const response = await fetch(item.url, { credentials: 'same-origin' });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function snapshotTree() {
+  const tree = JSON.parse(call(() => lib.treeJson()));
+  return { tree, series: flattenTree(tree) };
+}
+
+async function load({ gen: myGen, items }) {
+  await ready;
+  gen = myGen;
+  await exclusive(() => {
+    if (lib) lib.free();
+    lib = call(() => new Library());
+  });
+  const current = () => gen === myGen && !dead;
+  const readFailures = [];
+  const total = items.length;
+  let read = 0;
+  let next = 0;
+  let shownFirst = false;
+  let treeTimer = 0;
+  const progress = (decoded = 0, decodeTotal = 0) =>
+    postMessage({ type: MSG.PROGRESS, gen: myGen, read, total, decoded, decodeTotal });
+
+  const reader = async () => {
+    while (next < items.length && current()) {
+      const item = items[next++];
+      let bytes;
+      try {
+        bytes = await readItem(item);
+      } catch (e) {
+        readFailures.push({ file: item.path, status: 'error', code: 'read-failed',
+          reason: `${item.path}: the file could not be read (${e?.message ?? e}).` });
+      }
+      if (!current()) return;
+      if (bytes) {
+        await exclusive(() => {
+          if (!current()) return;
+          const report = JSON.parse(call(() => lib.addFile(item.path, bytes), item.path));
+          if (report.status === 'image' && !shownFirst) {
+            // Show something now; the rest of the study keeps arriving behind it.
+            shownFirst = true;
+            postMessage({ type: MSG.TREE, gen: myGen, final: false, ...snapshotTree() });
+            postMessage({ type: MSG.FIRST_IMAGE, gen: myGen, series: report.series });
+          } else if (shownFirst && !treeTimer) {
+            // Later additions: at most one structure update per interval (slice counts, new series).
+            treeTimer = setTimeout(() => exclusive(() => {
+              treeTimer = 0;
+              if (current()) postMessage({ type: MSG.TREE, gen: myGen, final: false, ...snapshotTree() });
+            }), TREE_INTERVAL_MS);
+          }
+        });
+        if (!current()) return;
+      }
+      read++;
+      progress();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, reader));
+  clearTimeout(treeTimer);
+  treeTimer = 0;
+  if (!current()) return;
+
+  // All files are in: the slice order is final now. Decode everything once so scrolling never waits.
+  let { tree, series } = await exclusive(snapshotTree);
+  postMessage({ type: MSG.TREE, gen: myGen, final: true, tree, series });
+  const decodeTotal = series.reduce((n, s) => n + s.slices, 0);
+  let decoded = 0;
+  const seriesErrors = [];
+  progress(0, decodeTotal);
+  for (const s of series) {
+    await tick();
+    if (!current()) return;
+    try {
+      await exclusive(() => { if (current()) call(() => lib.decodeSeries(s.index)); });
+    } catch (e) {
+      if (dead) return;
+      seriesErrors.push({ file: e?.file ?? `series ${s.number ?? s.index}`, code: errorFields(e).code, reason: errorFields(e).message });
+    }
+    decoded += s.slices;
+    progress(decoded, decodeTotal);
+  }
+  if (!current()) return;
+
+  const reports = await exclusive(() => JSON.parse(call(() => lib.reportJson())));
+  ({ tree, series } = await exclusive(snapshotTree));
+  // A file may be reported twice (ingest, then a decode failure): keep one entry per file and code.
+  const seen = new Set();
+  const errors = [];
+  for (const r of [...readFailures, ...reports.filter((r) => r.status === 'error'), ...seriesErrors]) {
+    const key = `${r.file}\u0000${r.code}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    errors.push({ file: r.file, code: r.code ?? 'error', reason: r.reason ?? r.code ?? 'unreadable' });
+  }
+  const notes = reports
+    .filter((r) => r.status !== 'image' && r.status !== 'error')
+    .map((r) => ({ file: r.file, status: r.status, reason: r.reason ?? r.status }));
+  const images = reports.filter((r) => r.status === 'image').length;
+  postMessage({ type: MSG.LOADED, gen: myGen, files: total, images, errors, notes, series, tree });
+}
+
+// Renders one slice and hands the page an ImageBitmap made straight from wasm memory (no JS-side copy).
+async function renderSlice(msg, thumbSize = 0) {
+  const { series } = msg;
+  const count = call(() => lib.sliceCount(series));
+  if (count === 0) throw Object.assign(new Error('The series has no slices.'), { code: 'not-found' });
+  const slice = thumbSize ? Math.floor(count / 2) : Math.max(0, Math.min(count - 1, msg.slice | 0));
+  const info = JSON.parse(call(() => lib.sliceInfoJson(series, slice)));
+  let { center, width } = msg;
+  if (center == null || width == null || thumbSize) {
+    [center, width] = call(() => lib.defaultWindow(series, slice));
+  }
+  try {
+    call(() => lib.render(series, slice, center, width));
+  } catch (e) {
+    if (!e.file) e.file = info.file;
+    throw e;
+  }
+  const w = lib.renderWidth();
+  const h = lib.renderHeight();
+  const view = new Uint8ClampedArray(wasm.memory.buffer, lib.rgbaPtr(), lib.rgbaLen());
+  const options = { premultiplyAlpha: 'none', colorSpaceConversion: 'none' };
+  if (thumbSize) {
+    // Honour non-square pixels in the thumbnail as the viewport does.
+    const [rowSpacing, colSpacing] = info.pixel_spacing ?? [1, 1];
+    const aspect = rowSpacing > 0 && colSpacing > 0 ? rowSpacing / colSpacing : 1;
+    const scale = thumbSize / Math.max(w, h * aspect);
+    Object.assign(options, { resizeWidth: Math.max(1, Math.round(w * scale)),
+      resizeHeight: Math.max(1, Math.round(h * aspect * scale)), resizeQuality: 'high' });
+  }
+  const bitmap = await createImageBitmap(new ImageData(view, w, h), options);
+  return { bitmap, series, slice, sliceCount: count, center, width, w, h, info };
+}
+
+async function reply(msg, work) {
+  await ready.catch(() => {});
+  let result;
+  try {
+    result = await exclusive(() => {
+      if (msg.gen !== gen || !lib) return { ok: false, stale: true };
+      return work().then((r) => ({ ok: true, ...r }));
+    });
+  } catch (e) {
+    result = { ok: false, ...errorFields(e) };
+  }
+  const transfer = result.bitmap ? [result.bitmap] : [];
+  postMessage({ type: MSG.REPLY, id: msg.id, gen: msg.gen, ...result }, transfer);
+}
+
+self.onmessage = ({ data: msg }) => {
+  switch (msg.type) {
+    case MSG.LOAD:
+      load(msg).catch((e) => {
+        if (!dead) postMessage({ type: MSG.LOADED, gen: msg.gen, files: msg.items.length, images: 0,
+          errors: [{ file: '', code: errorFields(e).code, reason: errorFields(e).message }], notes: [], series: [], tree: null });
+      });
+      break;
+    case MSG.RENDER:
+      reply(msg, () => renderSlice(msg));
+      break;
+    case MSG.THUMB:
+      reply(msg, () => renderSlice(msg, msg.size));
+      break;
+    case MSG.INFO:
+      reply(msg, async () => ({ info: JSON.parse(call(() => lib.sliceInfoJson(msg.series, msg.slice))) }));
+      break;
+    default:
+      break;
+  }
+};

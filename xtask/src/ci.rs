@@ -1,0 +1,158 @@
+//! `cargo xtask test`: everything CI checks, in order, stopping at the first failure with the
+//! name of the step that failed. `.ci/run` is just this command.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::artifacts::build_all;
+use crate::process::{cargo, command, repo_root, run, show, Res};
+use crate::server::serve;
+use crate::setup::{ensure_chromium, ensure_npm_packages, ensure_wasm_target, WASM_TARGET};
+
+const STEPS: usize = 7;
+
+/// Runs steps in order, printing a header before and a timing after each.
+struct Steps {
+    number: usize,
+    passed: Vec<String>,
+    skipped: Vec<String>,
+    started: Instant,
+}
+
+impl Steps {
+    fn step<T>(&mut self, name: &str, body: impl FnOnce() -> Res<T>) -> Res<T> {
+        self.number += 1;
+        eprintln!("\n==> [{}/{STEPS}] {name}", self.number);
+        let start = Instant::now();
+        match body() {
+            Ok(value) => {
+                let secs = start.elapsed().as_secs_f64();
+                eprintln!("<== {name}: ok ({secs:.1} s)");
+                self.passed.push(format!("{name} {secs:.1}s"));
+                Ok(value)
+            }
+            Err(error) => {
+                let message = format!(
+                    "step {}/{STEPS} `{name}` failed: {error}\n\
+                     xtask test: FAILED at `{name}` after {} step(s) passed",
+                    self.number,
+                    self.passed.len()
+                );
+                Err(message)
+            }
+        }
+    }
+
+    fn skip(&mut self, name: &str, why: &str) {
+        self.number += 1;
+        eprintln!("\n==> [{}/{STEPS}] {name}: SKIPPED ({why})", self.number);
+        self.skipped.push(name.to_string());
+    }
+}
+
+pub fn test() -> Res<()> {
+    let root = repo_root();
+    let mut steps = Steps {
+        number: 0,
+        passed: Vec::new(),
+        skipped: Vec::new(),
+        started: Instant::now(),
+    };
+
+    steps.step("rustfmt", || run(cargo().args(["fmt", "--all", "--check"])))?;
+    steps.step("clippy", || {
+        run(cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    steps.step("clippy wasm32", || {
+        ensure_wasm_target()?;
+        run(cargo().args([
+            "clippy",
+            "-p",
+            "viewer-core",
+            "-p",
+            "viewer-wasm",
+            "--target",
+            WASM_TARGET,
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    steps.step("cargo test", || run(cargo().args(["test", "--workspace"])))?;
+    let built = steps.step("build wasm + CLI + demo", build_all)?;
+
+    let wasm_tests = root.join("tests/wasm");
+    if wasm_tests.is_dir() {
+        steps.step("wasm tests (node)", || {
+            run(command("node").arg("--test").arg(dir_arg(&wasm_tests)))
+        })?;
+    } else {
+        steps.skip("wasm tests (node)", "tests/wasm/ does not exist");
+    }
+
+    steps.step("browser e2e", || e2e(&root, &built.lucent))?;
+
+    let total = steps.started.elapsed().as_secs_f64();
+    let skipped = if steps.skipped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} skipped ({})",
+            steps.skipped.len(),
+            steps.skipped.join(", ")
+        )
+    };
+    eprintln!();
+    println!(
+        "xtask test: OK, {} of {STEPS} steps passed{skipped} in {total:.0} s [{}]",
+        steps.passed.len(),
+        steps.passed.join(", ")
+    );
+    Ok(())
+}
+
+fn e2e(root: &Path, lucent: &Path) -> Res<()> {
+    let tests = root.join("tests/e2e");
+    if !tests.is_dir() {
+        return Err(format!("{} does not exist", show(&tests)));
+    }
+    let chromium = ensure_chromium()?;
+    ensure_npm_packages()?;
+    let artifacts = root.join("target/e2e-artifacts");
+    std::fs::create_dir_all(&artifacts)
+        .map_err(|e| format!("could not create {}: {e}", show(&artifacts)))?;
+    let server = serve(&root.join("www"), "127.0.0.1:0")
+        .map_err(|e| format!("could not serve www/: {e}"))?;
+    eprintln!("xtask: serving www/ at {}", server.url());
+    run(command("node")
+        .args(["--test", "--test-concurrency=1"])
+        .arg(dir_arg(&tests))
+        .env("LUCENT_BASE_URL", server.url())
+        .env("LUCENT_CLI", lucent)
+        .env("LUCENT_CORPUS", corpus_dir(root))
+        .env("CHROMIUM", chromium)
+        .env("LUCENT_ARTIFACTS", &artifacts))
+}
+
+/// `$LUCENT_CORPUS`, else `<repo>/../shared/corpus` (absolute either way).
+pub fn corpus_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("LUCENT_CORPUS") {
+        Some(dir) if !dir.is_empty() => {
+            let dir = PathBuf::from(dir);
+            std::path::absolute(&dir).unwrap_or(dir)
+        }
+        _ => root.parent().unwrap_or(root).join("shared/corpus"),
+    }
+}
+
+/// node --test wants `tests/e2e/` relative to the cwd (the repo root).
+fn dir_arg(dir: &Path) -> String {
+    format!("{}/", show(dir))
+}

@@ -1,0 +1,94 @@
+//! Lucent's developer commands, run as `cargo xtask ...` (alias in .cargo/config.toml):
+//!
+//! * `serve [--port 8080] [--no-build]`: install what is missing, build, serve www/.
+//! * `test`: everything CI checks (fmt, clippy native + wasm32, cargo test, wasm and browser tests).
+//! * `bench [load]`: browser benchmarks.
+//!
+//! Std-only on purpose: this is the first thing a fresh clone compiles.
+
+mod artifacts;
+mod bench;
+mod ci;
+mod process;
+mod server;
+mod setup;
+
+use std::process::ExitCode;
+
+use process::{repo_root, Res};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  serve [--port 8080] [--no-build]   install tools, build wasm + CLI + demo, serve www/
+  test                               everything CI checks, failing fast
+  bench [load]                       browser benchmarks (default: all)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("serve") => parse_serve(&args[1..]).and_then(|(port, build)| serve(port, build)),
+        Some("test") if args.len() == 1 => ci::test(),
+        Some("bench") => bench::bench(&args[1..]),
+        Some("help" | "-h" | "--help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => Err(format!("unknown arguments {args:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nerror: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_serve(args: &[String]) -> Res<(u16, bool)> {
+    let mut port = 8080;
+    let mut build = true;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--no-build" => build = false,
+            "--port" => {
+                let value = args.next().ok_or("--port needs a number")?;
+                port = value
+                    .parse()
+                    .map_err(|_| format!("--port {value}: not a port number"))?;
+            }
+            other => match other.strip_prefix("--port=") {
+                Some(value) => {
+                    port = value
+                        .parse()
+                        .map_err(|_| format!("--port={value}: not a port number"))?;
+                }
+                None => return Err(format!("serve: unknown argument `{other}`\n\n{USAGE}")),
+            },
+        }
+    }
+    Ok((port, build))
+}
+
+fn serve(port: u16, build: bool) -> Res<()> {
+    let root = repo_root();
+    if build {
+        artifacts::build_all()?;
+        // Only the tests need node packages; a viewer-only machine may have no Node.js.
+        if setup::npm_available() {
+            setup::ensure_npm_packages()?;
+        }
+    } else if !root.join("www/pkg/viewer_wasm_bg.wasm").is_file() {
+        eprintln!("xtask: warning: www/pkg/ is not built; run without --no-build once");
+    }
+    let server = server::serve_logged(&root.join("www"), &format!("127.0.0.1:{port}"))
+        .map_err(|e| format!("could not serve www/ on 127.0.0.1:{port}: {e}"))?;
+    println!(
+        "\nLucent is running at {}  (Ctrl-C to stop)\n",
+        server.url()
+    );
+    server.wait();
+    Ok(())
+}

@@ -58,9 +58,7 @@ impl Args {
             if flags.contains(&arg.as_str()) {
                 parsed.options.push((arg.clone(), None));
             } else if valued.contains(&arg.as_str()) {
-                let value = iter
-                    .next()
-                    .ok_or_else(|| format!("{arg} needs a value"))?;
+                let value = iter.next().ok_or_else(|| format!("{arg} needs a value"))?;
                 parsed.options.push((arg.clone(), Some(value.clone())));
             } else if arg.starts_with("--") {
                 return Err(format!("unknown option {arg}\n\n{USAGE}"));
@@ -114,7 +112,11 @@ fn files_under(root: &Path) -> Result<Vec<PathBuf>, String> {
             let entries =
                 std::fs::read_dir(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             for entry in entries {
-                pending.push(entry.map_err(|e| format!("{}: {e}", path.display()))?.path());
+                pending.push(
+                    entry
+                        .map_err(|e| format!("{}: {e}", path.display()))?
+                        .path(),
+                );
             }
         } else if meta.is_file() {
             files.push(path);
@@ -144,12 +146,19 @@ fn info(args: &[String]) -> Result<(), String> {
             let count = library.slice_count(index).map_err(|e| e.to_string())?;
             let mut slices = Vec::with_capacity(count);
             for slice in 0..count {
-                slices.push(library.slice_info(index, slice).map_err(|e| e.to_string())?);
+                slices.push(
+                    library
+                        .slice_info(index, slice)
+                        .map_err(|e| e.to_string())?,
+                );
             }
             series.push(serde_json::json!({ "index": index, "slices": slices }));
         }
         let out = serde_json::json!({ "tree": tree, "series": series, "report": library.report() });
-        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
         return Ok(());
     }
     let tree = serde_json::to_value(&tree).map_err(|e| e.to_string())?;
@@ -178,7 +187,11 @@ fn print_tree(tree: &serde_json::Value) {
     let empty = Vec::new();
     let list = |v: &serde_json::Value, key: &str| v[key].as_array().unwrap_or(&empty).clone();
     for patient in list(tree, "patients") {
-        println!("Patient {} ({})", text(&patient, "name"), text(&patient, "id"));
+        println!(
+            "Patient {} ({})",
+            text(&patient, "name"),
+            text(&patient, "id")
+        );
         for study in list(&patient, "studies") {
             println!(
                 "  Study {} {} {}",
@@ -232,7 +245,9 @@ fn render_cmd(args: &[String]) -> Result<(), String> {
     };
     let mut image = RgbaImage::default();
     render::render_frame(&instance, &decoded, window, &mut image).map_err(|e| e.to_string())?;
-    let is_raw = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("rgba"));
+    let is_raw = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("rgba"));
     if is_raw {
         std::fs::write(&out, &image.data).map_err(|e| format!("{}: {e}", out.display()))?;
     } else {
@@ -296,7 +311,12 @@ fn decode_cmd(args: &[String]) -> Result<(), String> {
     let path = out.join("summary.json");
     let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
     std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
-    println!("{} {:?} {} sha256 {sha256}", normalized.dtype, normalized.shape, out.display());
+    println!(
+        "{} {:?} {} sha256 {sha256}",
+        normalized.dtype,
+        normalized.shape,
+        out.display()
+    );
     Ok(())
 }
 

@@ -17,7 +17,9 @@ extern "C" {
 /// the module can report something better than "unreachable".
 #[wasm_bindgen(start)]
 pub fn start() {
-    std::panic::set_hook(Box::new(|info| console_error(&format!("lucent panic: {info}"))));
+    std::panic::set_hook(Box::new(|info| {
+        console_error(&format!("lucent panic: {info}"))
+    }));
 }
 
 /// The crate version, so the page can show what it runs.
@@ -96,10 +98,7 @@ impl Library {
     /// `[center, width]` in modality units: the file's first window, else the data range.
     #[wasm_bindgen(js_name = defaultWindow)]
     pub fn default_window(&mut self, series: usize, slice: usize) -> Result<Vec<f64>, JsValue> {
-        let window = self
-            .inner
-            .default_window(series, slice)
-            .map_err(js_error)?;
+        let window = self.inner.default_window(series, slice).map_err(js_error)?;
         Ok(vec![window.center, window.width])
     }
 

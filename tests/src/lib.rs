@@ -69,7 +69,11 @@ pub fn expected_rows(corpus: &Path) -> Vec<ExpectedRow> {
             fields: header
                 .iter()
                 .cloned()
-                .zip(l.split('\t').map(str::to_string).chain(std::iter::repeat(String::new())))
+                .zip(
+                    l.split('\t')
+                        .map(str::to_string)
+                        .chain(std::iter::repeat(String::new())),
+                )
                 .collect(),
         })
         .collect()

@@ -45,7 +45,10 @@ enum Kind {
     NotDicom(String),
     Truncated(String),
     Malformed(String),
-    UnsupportedTransferSyntax { uid: String, name: Option<&'static str> },
+    UnsupportedTransferSyntax {
+        uid: String,
+        name: Option<&'static str>,
+    },
     UnsupportedPixelFormat(String),
     CorruptPixelData(String),
     LimitExceeded(String),

@@ -197,9 +197,10 @@ impl Library {
         self.instances.push(instance);
         self.instance_report.push(self.report.len());
         let series = &mut self.series[series_index];
-        series
-            .slices
-            .extend((0..frames).map(|frame| Slice { instance: index, frame }));
+        series.slices.extend((0..frames).map(|frame| Slice {
+            instance: index,
+            frame,
+        }));
         self.sort_series(series_index);
         FileReport {
             file,
@@ -236,9 +237,7 @@ impl Library {
             let ia = &instances[a.instance];
             let ib = &instances[b.instance];
             let by_position = if use_position {
-                key(a)
-                    .unwrap_or(0.0)
-                    .total_cmp(&key(b).unwrap_or(0.0))
+                key(a).unwrap_or(0.0).total_cmp(&key(b).unwrap_or(0.0))
             } else {
                 std::cmp::Ordering::Equal
             };
@@ -267,11 +266,9 @@ impl Library {
             let Some(first) = s.slices.first().map(|sl| &self.instances[sl.instance]) else {
                 continue;
             };
-            let pi = match tree
-                .patients
-                .iter()
-                .position(|p| (p.name.as_str(), p.id.as_str()) == (s.patient.0.as_str(), s.patient.1.as_str()))
-            {
+            let pi = match tree.patients.iter().position(|p| {
+                (p.name.as_str(), p.id.as_str()) == (s.patient.0.as_str(), s.patient.1.as_str())
+            }) {
                 Some(i) => i,
                 None => {
                     tree.patients.push(PatientNode {
@@ -467,7 +464,9 @@ mod tests {
         let mut v: Vec<usize> = (0..n).collect();
         let mut x = seed;
         for i in (1..n).rev() {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let j = (x >> 33) as usize % (i + 1);
             v.swap(i, j);
         }
@@ -476,7 +475,12 @@ mod tests {
 
     fn z_positions(lib: &Library, series: usize) -> Vec<f64> {
         (0..lib.slice_count(series).expect("series"))
-            .map(|k| lib.slice_info(series, k).expect("slice").position.expect("pos")[2])
+            .map(|k| {
+                lib.slice_info(series, k)
+                    .expect("slice")
+                    .position
+                    .expect("pos")[2]
+            })
             .collect()
     }
 
@@ -528,7 +532,12 @@ mod tests {
             lib.add_file(&format!("f{i}"), sl.file());
         }
         let locs: Vec<f64> = (0..5)
-            .map(|k| lib.slice_info(0, k).expect("slice").slice_location.expect("loc"))
+            .map(|k| {
+                lib.slice_info(0, k)
+                    .expect("slice")
+                    .slice_location
+                    .expect("loc")
+            })
             .collect();
         let expected = [-1.0, 0.0, 2.0, 3.0, 7.5];
         for (a, b) in locs.iter().zip(expected) {
@@ -539,7 +548,13 @@ mod tests {
     #[test]
     fn without_positions_fall_back_to_instance_number_then_file_name() {
         let mut lib = Library::new();
-        for (name, num) in [("c", Some(2)), ("a", Some(3)), ("b", Some(1)), ("e", None), ("d", None)] {
+        for (name, num) in [
+            ("c", Some(2)),
+            ("a", Some(3)),
+            ("b", Some(1)),
+            ("e", None),
+            ("d", None),
+        ] {
             let s = TestSlice {
                 instance_number: num,
                 position: None,
@@ -585,20 +600,33 @@ mod tests {
         assert_eq!((series[0].index, series[0].slices), (0, 2));
         assert_eq!((series[1].index, series[1].slices), (1, 1));
         let json = serde_json::to_value(&tree).expect("json");
-        assert_eq!(json["patients"][0]["studies"][0]["series"][1]["uid"], "1.2.3.200");
+        assert_eq!(
+            json["patients"][0]["studies"][0]["series"][1]["uid"],
+            "1.2.3.200"
+        );
         let statuses: Vec<&str> = lib.report().iter().map(|r| r.status).collect();
         assert_eq!(statuses, ["image", "image", "error", "image"]);
         assert_eq!(lib.report()[2].code, Some("not-dicom"));
-        assert!(lib.report()[2].reason.as_deref().unwrap_or("").contains("dir"));
+        assert!(lib.report()[2]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("dir"));
         // bad indices
         assert_eq!(lib.slice_count(5).unwrap_err().code(), ErrorCode::NotFound);
-        assert_eq!(lib.slice_info(0, 9).unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(
+            lib.slice_info(0, 9).unwrap_err().code(),
+            ErrorCode::NotFound
+        );
         let mut img = RgbaImage::default();
         let w = Window {
             center: 0.0,
             width: 1.0,
         };
-        assert_eq!(lib.render(3, 0, w, &mut img).unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(
+            lib.render(3, 0, w, &mut img).unwrap_err().code(),
+            ErrorCode::NotFound
+        );
     }
 
     #[test]
@@ -631,7 +659,10 @@ mod tests {
             }
         );
         // modality range: -1024 .. 4976
-        assert_eq!(lib.default_window(1, 0).expect("r"), Window::from_range(-1024.0, 4976.0));
+        assert_eq!(
+            lib.default_window(1, 0).expect("r"),
+            Window::from_range(-1024.0, 4976.0)
+        );
         let info = lib.slice_info(1, 0).expect("info");
         assert_eq!(info.file_window, None);
         assert_eq!((info.rescale_slope, info.rescale_intercept), (2.0, -1024.0));
@@ -658,7 +689,10 @@ mod tests {
         assert_eq!((img.width, img.height, img.data.len()), (2, 2, 16));
         let grey: Vec<u8> = img.data.chunks(4).map(|p| p[0]).collect();
         assert_eq!(grey, [0, 102, 128, 255]);
-        assert!(img.data.chunks(4).all(|p| p[0] == p[1] && p[1] == p[2] && p[3] == 255));
+        assert!(img
+            .data
+            .chunks(4)
+            .all(|p| p[0] == p[1] && p[1] == p[2] && p[3] == 255));
         let ptr = img.data.as_ptr();
 
         lib.add_file(
@@ -706,7 +740,9 @@ mod tests {
         .ds()
         .without((0x7FE0, 0x0010))
         .part10("1.2.840.10008.1.2.4.50");
-        bad.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        bad.extend_from_slice(&[
+            0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
         bad.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
         bad.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, 1, 2, 3, 4]);
         bad.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
@@ -716,7 +752,10 @@ mod tests {
         let r = &lib.report()[1];
         assert_eq!((r.status, r.code), ("error", Some("corrupt-pixel-data")));
         assert!(r.reason.as_deref().unwrap_or("").contains("bad"));
-        assert_eq!(lib.decode_series(7).unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(
+            lib.decode_series(7).unwrap_err().code(),
+            ErrorCode::NotFound
+        );
     }
 
     #[test]

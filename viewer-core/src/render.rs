@@ -50,14 +50,25 @@ fn lut_for(frame: &Frame, f: impl Fn(f64) -> u8) -> Option<Vec<u8>> {
 
 /// Apply `lut` (or `f` when there is no LUT) to every value of the frame, calling
 /// `put(index, output)`.
-fn map_values(frame: &Frame, lut: Option<&[u8]>, f: impl Fn(f64) -> u8, mut put: impl FnMut(usize, u8)) {
+fn map_values(
+    frame: &Frame,
+    lut: Option<&[u8]>,
+    f: impl Fn(f64) -> u8,
+    mut put: impl FnMut(usize, u8),
+) {
     match (&frame.data, lut) {
-        (Samples::U8(v), Some(l)) => v.iter().enumerate().for_each(|(i, &x)| put(i, l[usize::from(x)])),
+        (Samples::U8(v), Some(l)) => v
+            .iter()
+            .enumerate()
+            .for_each(|(i, &x)| put(i, l[usize::from(x)])),
         (Samples::I8(v), Some(l)) => v
             .iter()
             .enumerate()
             .for_each(|(i, &x)| put(i, l[usize::from(x as u8)])),
-        (Samples::U16(v), Some(l)) => v.iter().enumerate().for_each(|(i, &x)| put(i, l[usize::from(x)])),
+        (Samples::U16(v), Some(l)) => v
+            .iter()
+            .enumerate()
+            .for_each(|(i, &x)| put(i, l[usize::from(x)])),
         (Samples::I16(v), Some(l)) => v
             .iter()
             .enumerate()

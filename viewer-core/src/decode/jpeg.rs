@@ -2,7 +2,7 @@
 //! jpeg-decoder. The frame header is validated against the DICOM attributes first, so the
 //! decoder never allocates more than the image needs.
 
-use super::{from_raw_u32, Bits, kind_of, Frame, Kind};
+use super::{from_raw_u32, kind_of, Bits, Frame, Kind};
 use crate::error::Error;
 use crate::ingest::Instance;
 
@@ -148,7 +148,10 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
     } else if spp == 3 {
         (jpeg_decoder::ColorTransform::RGB, instance.photometric())
     } else {
-        (jpeg_decoder::ColorTransform::Grayscale, instance.photometric())
+        (
+            jpeg_decoder::ColorTransform::Grayscale,
+            instance.photometric(),
+        )
     };
     decoder.set_color_transform(transform);
     decoder.set_max_decoding_buffer_size(n.saturating_mul(2).saturating_add(1 << 16));
@@ -196,7 +199,9 @@ mod tests {
     #[test]
     fn sof_is_found_and_garbage_rejected() {
         let mut j = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0, 0];
-        j.extend_from_slice(&[0xFF, 0xC3, 0x00, 0x0B, 16, 0x01, 0x00, 0x02, 0x00, 1, 1, 0x11, 0]);
+        j.extend_from_slice(&[
+            0xFF, 0xC3, 0x00, 0x0B, 16, 0x01, 0x00, 0x02, 0x00, 1, 1, 0x11, 0,
+        ]);
         let s = read_sof(&j).expect("sof");
         assert_eq!(
             s,

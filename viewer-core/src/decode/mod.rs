@@ -86,12 +86,24 @@ impl Samples {
         match self {
             Samples::U8(v) => out.extend_from_slice(v),
             Samples::I8(v) => out.extend(v.iter().map(|&x| x as u8)),
-            Samples::U16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Samples::I16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Samples::U32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Samples::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Samples::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Samples::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Samples::U16(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Samples::I16(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Samples::U32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Samples::I32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Samples::F32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Samples::F64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         }
     }
     /// Size of one value in bytes.
@@ -460,19 +472,39 @@ mod tests {
     #[test]
     fn sign_extension_from_bits_stored() {
         // 12-bit signed: 0x800 is -2048, 0xFFF is -1, 0x7FF is 2047; garbage above bit 11
-        let s = from_raw_u32(Kind::I16, Bits::stored(12), [0x0800u32, 0xFFFF, 0x07FF, 0xF001].into_iter(), 4);
+        let s = from_raw_u32(
+            Kind::I16,
+            Bits::stored(12),
+            [0x0800u32, 0xFFFF, 0x07FF, 0xF001].into_iter(),
+            4,
+        );
         assert_eq!(s, Samples::I16(vec![-2048, -1, 2047, 1]));
         // 16-bit signed, full width
-        let s = from_raw_u32(Kind::I16, Bits::stored(16), [0x8000u32, 0xFFFF].into_iter(), 2);
+        let s = from_raw_u32(
+            Kind::I16,
+            Bits::stored(16),
+            [0x8000u32, 0xFFFF].into_iter(),
+            2,
+        );
         assert_eq!(s, Samples::I16(vec![-32768, -1]));
         // 8-bit signed stored in 6 bits
-        let s = from_raw_u32(Kind::I8, Bits::stored(6), [0x20u32, 0x1F, 0xFF].into_iter(), 3);
+        let s = from_raw_u32(
+            Kind::I8,
+            Bits::stored(6),
+            [0x20u32, 0x1F, 0xFF].into_iter(),
+            3,
+        );
         assert_eq!(s, Samples::I8(vec![-32, 31, -1]));
     }
 
     #[test]
     fn bits_outside_bits_stored_are_removed() {
-        let s = from_raw_u32(Kind::U16, Bits::stored(12), [0xF123u32, 0x0FFF, 0x1000].into_iter(), 3);
+        let s = from_raw_u32(
+            Kind::U16,
+            Bits::stored(12),
+            [0xF123u32, 0x0FFF, 0x1000].into_iter(),
+            3,
+        );
         assert_eq!(s, Samples::U16(vec![0x0123, 0x0FFF, 0]));
         let s = from_raw_u32(Kind::U8, Bits::stored(8), [0x1FFu32].into_iter(), 1);
         assert_eq!(s, Samples::U8(vec![0xFF]));

@@ -1,7 +1,7 @@
 //! Native (uncompressed) pixel data. Ingest has already converted it to little-endian
 //! byte order and checked that every frame is present.
 
-use super::{from_raw_u32, Bits, interleave, kind_of, Frame, Kind, Samples};
+use super::{from_raw_u32, interleave, kind_of, Bits, Frame, Kind, Samples};
 use crate::error::Error;
 use crate::ingest::{is_ybr_422, native_frame_len, Instance};
 
@@ -21,7 +21,9 @@ pub(super) fn decode(instance: &Instance, data: &[u8], frame: u32) -> Result<Fra
         let start = u64::from(frame) * n;
         let end_bit = start + n;
         if end_bit.div_ceil(8) > data.len() as u64 {
-            return Err(Error::truncated("1-bit pixel data is shorter than the frames"));
+            return Err(Error::truncated(
+                "1-bit pixel data is shorter than the frames",
+            ));
         }
         let mut out = Vec::with_capacity(n as usize);
         for bit in start..end_bit {

@@ -1,7 +1,7 @@
 //! RLE Lossless (PS3.5 Annex G): a 64-byte header with up to 15 segment offsets, one
 //! PackBits-encoded segment per byte plane (most significant byte first) per sample.
 
-use super::{from_raw_u32, Bits, kind_of, Frame, Kind};
+use super::{from_raw_u32, kind_of, Bits, Frame, Kind};
 use crate::error::Error;
 use crate::ingest::Instance;
 

@@ -301,7 +301,6 @@ pub fn read_instance(path: &str, bytes: Vec<u8>) -> Result<Instance, Error> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::testutil::{Ds, Slice};
@@ -369,11 +368,17 @@ mod tests {
     fn non_dicom_inputs_are_typed_errors() {
         assert_eq!(code(parse("e", Vec::new())), ErrorCode::NotDicom);
         assert_eq!(
-            code(parse("x.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec())),
+            code(parse(
+                "x.pdf",
+                b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n".to_vec()
+            )),
             ErrorCode::NotDicom
         );
         assert_eq!(
-            code(parse("t.txt", b"hello, this is a text file\nwith lines\n".to_vec())),
+            code(parse(
+                "t.txt",
+                b"hello, this is a text file\nwith lines\n".to_vec()
+            )),
             ErrorCode::NotDicom
         );
         let mut garbage = vec![0u8; 4096];
@@ -504,5 +509,103 @@ mod tests {
         let i = read_instance("u12", f).expect("image");
         let fr = decode_frame(&i, 0).expect("decode");
         assert_eq!(fr.data, Samples::U16(vec![0x800, 0x7FF, 0xFFF, 0x001]));
+    }
+
+    /// A minimal image data set (no pixel data yet).
+    fn image(rows: u16, cols: u16, spp: u16, ba: u16, photometric: &str) -> Ds {
+        Ds::new()
+            .s((0x0008, 0x0016), b"UI", "1.2.840.10008.5.1.4.1.1.7")
+            .s((0x0020, 0x000E), b"UI", "1.2.3")
+            .us((0x0028, 0x0002), spp)
+            .s((0x0028, 0x0004), b"CS", photometric)
+            .us((0x0028, 0x0010), rows)
+            .us((0x0028, 0x0011), cols)
+            .us((0x0028, 0x0100), ba)
+            .us((0x0028, 0x0101), ba)
+            .us((0x0028, 0x0102), ba.saturating_sub(1))
+            .us((0x0028, 0x0103), 0)
+    }
+
+    #[test]
+    fn float_pixel_data() {
+        let v: [f32; 4] = [-1.5, 0.0, 2.25, 1e6];
+        let f = image(2, 2, 1, 32, "MONOCHROME2")
+            .raw(
+                (0x7FE0, 0x0008),
+                b"OF",
+                v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                0,
+            )
+            .file_like();
+        let i = read_instance("float", f).expect("float image");
+        assert_eq!(i.float_bits(), 32);
+        let fr = decode_frame(&i, 0).expect("decode");
+        assert_eq!(fr.data, Samples::F32(v.to_vec()));
+        let n = crate::decode::normalize_all(&i).expect("normalize");
+        assert_eq!((n.dtype, n.shape.clone()), ("f4", vec![1, 2, 2]));
+    }
+
+    #[test]
+    fn planar_rgb_and_ybr_422_are_normalised() {
+        // 2x2 RGB, planar configuration 1: R plane, G plane, B plane
+        let planar: Vec<u8> = vec![1, 2, 3, 4, 10, 20, 30, 40, 100, 200, 255, 0];
+        let f = image(2, 2, 3, 8, "RGB")
+            .us((0x0028, 0x0006), 1)
+            .raw((0x7FE0, 0x0010), b"OB", planar, 0)
+            .file_like();
+        let i = read_instance("planar", f).expect("rgb");
+        let n = crate::decode::normalize_all(&i).expect("normalize");
+        assert_eq!(n.shape, vec![1, 2, 2, 3]);
+        assert_eq!(n.bytes, vec![1, 10, 100, 2, 20, 200, 3, 30, 255, 4, 40, 0]);
+        // 2x2 YBR_FULL_422: per pixel pair Y1 Y2 Cb Cr
+        let ybr: Vec<u8> = vec![50, 60, 128, 130, 70, 80, 120, 140];
+        let f = image(2, 2, 3, 8, "YBR_FULL_422")
+            .raw((0x7FE0, 0x0010), b"OB", ybr, 0)
+            .file_like();
+        let i = read_instance("ybr", f).expect("ybr");
+        let n = crate::decode::normalize_all(&i).expect("normalize");
+        assert_eq!(
+            n.bytes,
+            vec![50, 128, 130, 60, 128, 130, 70, 120, 140, 80, 120, 140]
+        );
+    }
+
+    #[test]
+    fn one_bit_frames_are_not_byte_aligned() {
+        // 3 frames of 3x3 = 27 bits in 4 bytes; the first pixel is the least significant bit
+        let bits: Vec<u8> = (0..27).map(|k| u8::from(k % 3 == 0 || k == 26)).collect();
+        let mut packed = vec![0u8; 4];
+        for (k, b) in bits.iter().enumerate() {
+            packed[k / 8] |= b << (k % 8);
+        }
+        let f = image(3, 3, 1, 1, "MONOCHROME2")
+            .s((0x0028, 0x0008), b"IS", "3")
+            .raw((0x7FE0, 0x0010), b"OB", packed, 0)
+            .file_like();
+        let i = read_instance("seg", f).expect("1-bit");
+        let n = crate::decode::normalize_all(&i).expect("normalize");
+        assert_eq!((n.dtype, n.shape.clone()), ("u1", vec![3, 3, 3]));
+        assert_eq!(n.bytes, bits);
+    }
+
+    #[test]
+    fn unsupported_transfer_syntax_is_named() {
+        let mut f = image(2, 2, 1, 8, "MONOCHROME2").part10("1.2.840.10008.1.2.4.90");
+        f.extend_from_slice(&[
+            0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        f.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
+        f.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, 1, 2, 3, 4]);
+        f.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        let i = read_instance("j2k.dcm", f).expect("parses");
+        let e = decode_frame(&i, 0).expect_err("not supported yet");
+        assert_eq!(e.code(), ErrorCode::UnsupportedTransferSyntax);
+        assert_eq!(e.file(), Some("j2k.dcm"));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("1.2.840.10008.1.2.4.90") && msg.contains("JPEG 2000"),
+            "{msg}"
+        );
+        assert_eq!(e.code().as_str(), "unsupported-transfer-syntax");
     }
 }

@@ -53,8 +53,19 @@ fn read_meta(bytes: &[u8], mut pos: usize) -> (Meta, usize) {
         let (len, value) = if scan::is_vr(vr) {
             if matches!(
                 &vr,
-                b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"UC" | b"UN" | b"UR"
-                    | b"UT" | b"SV" | b"UV"
+                b"OB"
+                    | b"OD"
+                    | b"OF"
+                    | b"OL"
+                    | b"OV"
+                    | b"OW"
+                    | b"SQ"
+                    | b"UC"
+                    | b"UN"
+                    | b"UR"
+                    | b"UT"
+                    | b"SV"
+                    | b"UV"
             ) {
                 if pos + 12 > bytes.len() {
                     break;
@@ -111,18 +122,16 @@ fn encoding_ts(enc: Encoding) -> &'static str {
 
 /// Inflate a deflated data set, bounded by [`MAX_INFLATED`].
 fn inflate(data: &[u8]) -> Result<Vec<u8>, Error> {
-    let ts = TransferSyntaxRegistry
-        .get(DEFLATED_LE)
-        .ok_or_else(|| Error::unsupported_ts(DEFLATED_LE, Some("Deflated Explicit VR Little Endian")))?;
+    let ts = TransferSyntaxRegistry.get(DEFLATED_LE).ok_or_else(|| {
+        Error::unsupported_ts(DEFLATED_LE, Some("Deflated Explicit VR Little Endian"))
+    })?;
     let dicom_encoding::transfer_syntax::Codec::Dataset(Some(adapter)) = ts.codec() else {
         return Err(Error::unsupported_ts(
             DEFLATED_LE,
             Some("Deflated Explicit VR Little Endian"),
         ));
     };
-    let mut reader = adapter
-        .adapt_reader(Box::new(data))
-        .take(MAX_INFLATED + 1);
+    let mut reader = adapter.adapt_reader(Box::new(data)).take(MAX_INFLATED + 1);
     let mut out = Vec::new();
     let mut chunk = vec![0u8; 1 << 16];
     loop {
@@ -153,15 +162,15 @@ fn inflate(data: &[u8]) -> Result<Vec<u8>, Error> {
 
 /// Parse a DICOM file and classify it.
 pub fn parse(path: &str, bytes: Vec<u8>) -> Result<Parsed, Error> {
-    parse_inner(bytes).map_err(|e| e.with_file(path)).and_then(|p| {
-        Ok(match p {
+    parse_inner(bytes)
+        .map_err(|e| e.with_file(path))
+        .map(|p| match p {
             Parsed::Image(mut i) => {
                 i.path = path.to_string();
                 Parsed::Image(i)
             }
             other => other,
         })
-    })
 }
 
 fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
@@ -173,17 +182,29 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
         Some(132)
     } else if bytes.len() >= 4 && &bytes[0..4] == b"DICM" {
         Some(4)
-    } else if bytes.len() >= 8 && bytes[0..2] == [0x02, 0x00] && scan::is_vr([bytes[4], bytes[5]])
-    {
+    } else if bytes.len() >= 8 && bytes[0..2] == [0x02, 0x00] && scan::is_vr([bytes[4], bytes[5]]) {
         // meta group without preamble and magic
         Some(0)
     } else {
         None
     };
-    let (meta, ds_start) = match has_meta_at {
-        Some(p) => read_meta(&bytes, p),
-        None => (Meta::default(), 0),
+    let (meta, ds_start, has_meta_at) = match has_meta_at {
+        Some(p) => {
+            let (meta, end) = read_meta(&bytes, p);
+            if end == p && p == 132 && scan::sniff(&bytes).is_some() {
+                // "DICM" at offset 128 but no meta group after it: the bytes happen to
+                // spell DICM inside a data set without preamble
+                (Meta::default(), 0, None)
+            } else {
+                (meta, end, Some(p))
+            }
+        }
+        None => (Meta::default(), 0, None),
     };
+    // A DICOMDIR is recognised from its meta information alone.
+    if meta.media_sop_class.as_deref() == Some(DICOMDIR_SOP_CLASS) {
+        return Ok(Parsed::NonImage(NonImage::Dicomdir));
+    }
     let ds = &bytes[ds_start.min(bytes.len())..];
 
     // 2. transfer syntax and data set encoding
@@ -213,13 +234,18 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
         None => {
             let Some(enc) = sniffed else {
                 if has_meta_at.is_some() && ds.is_empty() {
-                    return Err(Error::truncated("the file ends after the file meta information"));
+                    return Err(Error::truncated(
+                        "the file ends after the file meta information",
+                    ));
                 }
-                return Err(Error::not_dicom(if has_meta_at.is_some() {
-                    "no transfer syntax and the data set is not recognisable"
-                } else {
-                    "no DICOM preamble or magic, and the content does not look like a DICOM data set"
-                }));
+                if has_meta_at.is_some() {
+                    return Err(Error::malformed(
+                        "no transfer syntax in the file meta information, and the data set encoding is not recognisable",
+                    ));
+                }
+                return Err(Error::not_dicom(
+                    "no DICOM preamble or magic, and the content does not look like a DICOM data set",
+                ));
             };
             (encoding_ts(enc).to_string(), enc, ds)
         }
@@ -251,8 +277,22 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
     let parse_ts = TransferSyntaxRegistry
         .get(encoding_ts(enc))
         .ok_or_else(|| Error::malformed("transfer syntax registry is incomplete"))?;
-    let mut obj = InMemDicomObject::read_dataset_with_ts(ds, parse_ts)
-        .map_err(|e| Error::malformed(format!("data set could not be parsed: {e}")))?;
+    let mut obj = match InMemDicomObject::read_dataset_with_ts(ds, parse_ts) {
+        Ok(o) => o,
+        Err(e) => {
+            // The structure scanned fine: if it has no pixel data it is not an image
+            // whatever the parser objects to (e.g. a private sequence it cannot read).
+            if summary.has_directory_records {
+                return Ok(Parsed::NonImage(NonImage::Dicomdir));
+            }
+            if !summary.has_pixel_data {
+                return Ok(Parsed::NonImage(NonImage::NoPixelData));
+            }
+            return Err(Error::malformed(format!(
+                "data set could not be parsed: {e}"
+            )));
+        }
+    };
     drop(bytes);
 
     // 5. classify
@@ -342,7 +382,9 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
             "Pixel Representation {pixel_representation}"
         )));
     }
-    let planar = get_uint(&obj, tags::PLANAR_CONFIGURATION).unwrap_or(0).min(1);
+    let planar = get_uint(&obj, tags::PLANAR_CONFIGURATION)
+        .unwrap_or(0)
+        .min(1);
     let frames = match get_int(&obj, tags::NUMBER_OF_FRAMES) {
         None => 1,
         Some(n) if n <= 0 => 1,
@@ -398,8 +440,14 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
             // 1-bit frames are not byte aligned
             (rows * columns * samples * frames).div_ceil(8)
         } else {
-            native_frame_len(rows, columns, samples, bits_allocated, &photometric, float_bits)
-                * frames
+            native_frame_len(
+                rows,
+                columns,
+                samples,
+                bits_allocated,
+                &photometric,
+                float_bits,
+            ) * frames
         };
         if (data.len() as u64) < needed {
             return Err(Error::truncated(format!(
@@ -420,9 +468,8 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
     let pixel_spacing = get_f64s(&obj, tags::PIXEL_SPACING)
         .and_then(|v| to2(&v))
         .or(shared.spacing);
-    let (rescale_slope, rescale_intercept) = rescale_of(&obj)
-        .or(shared.rescale)
-        .unwrap_or((1.0, 0.0));
+    let (rescale_slope, rescale_intercept) =
+        rescale_of(&obj).or(shared.rescale).unwrap_or((1.0, 0.0));
     let file_window = window_of(&obj).or(shared.window);
     let palette = if photometric == "PALETTE COLOR" && samples == 1 {
         palette_of(&obj)
@@ -642,15 +689,8 @@ fn first_item(obj: &InMemDicomObject, tag: Tag) -> Option<&InMemDicomObject> {
     obj.get(tag)?.items()?.first()
 }
 
-fn group_values(
-    item: &InMemDicomObject,
-) -> (
-    Option<[f64; 3]>,
-    Option<[f64; 6]>,
-    Option<[f64; 2]>,
-    Option<(f64, f64)>,
-    Option<Window>,
-) {
+/// Values of one functional group item (shared or per-frame).
+fn group_values(item: &InMemDicomObject) -> Shared {
     let pos = first_item(item, tags::PLANE_POSITION_SEQUENCE)
         .and_then(|i| get_f64s(i, tags::IMAGE_POSITION_PATIENT))
         .and_then(|v| to3(&v));
@@ -662,7 +702,13 @@ fn group_values(
         .and_then(|v| to2(&v));
     let rescale = first_item(item, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE).and_then(rescale_of);
     let window = first_item(item, tags::FRAME_VOILUT_SEQUENCE).and_then(window_of);
-    (pos, ori, spacing, rescale, window)
+    Shared {
+        position: pos,
+        orientation: ori,
+        spacing,
+        rescale,
+        window,
+    }
 }
 
 type FrameGroups = (
@@ -676,14 +722,7 @@ type FrameGroups = (
 fn functional_groups(obj: &InMemDicomObject, frames: u64) -> FrameGroups {
     let mut shared = Shared::default();
     if let Some(item) = first_item(obj, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE) {
-        let (p, o, s, r, w) = group_values(item);
-        shared = Shared {
-            position: p,
-            orientation: o,
-            spacing: s,
-            rescale: r,
-            window: w,
-        };
+        shared = group_values(item);
     }
     let mut positions = Vec::new();
     let mut rescales = Vec::new();
@@ -693,15 +732,15 @@ fn functional_groups(obj: &InMemDicomObject, frames: u64) -> FrameGroups {
         .and_then(|e| e.items())
     {
         for item in items.iter().take(frames as usize) {
-            let (p, o, s, r, w) = group_values(item);
-            positions.push(p);
-            rescales.push(r);
-            windows.push(w);
+            let g = group_values(item);
+            positions.push(g.position);
+            rescales.push(g.rescale);
+            windows.push(g.window);
             if shared.orientation.is_none() {
-                shared.orientation = o;
+                shared.orientation = g.orientation;
             }
             if shared.spacing.is_none() {
-                shared.spacing = s;
+                shared.spacing = g.spacing;
             }
         }
         if shared.position.is_none() {

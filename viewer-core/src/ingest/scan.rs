@@ -6,9 +6,7 @@
 //! size, rejects garbage early with a typed error, and finds the end of the last
 //! complete element (so trailing junk or a truncated trailer can be cut off).
 
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
 use dicom_core::{Tag, VR};
-use dicom_dictionary_std::StandardDataDictionary;
 
 /// Maximum sequence nesting accepted.
 const MAX_DEPTH: u32 = 32;
@@ -61,8 +59,19 @@ pub(crate) fn is_vr(b: [u8; 2]) -> bool {
 fn long_length_vr(vr: [u8; 2]) -> bool {
     matches!(
         &vr,
-        b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"UC" | b"UN" | b"UR" | b"UT"
-            | b"SV" | b"UV"
+        b"OB"
+            | b"OD"
+            | b"OF"
+            | b"OL"
+            | b"OV"
+            | b"OW"
+            | b"SQ"
+            | b"UC"
+            | b"UN"
+            | b"UR"
+            | b"UT"
+            | b"SV"
+            | b"UV"
     )
 }
 
@@ -243,16 +252,13 @@ impl Scanner<'_> {
                 let is_sq = match h.vr {
                     Some(vr) => &vr == b"SQ",
                     None => {
-                        // implicit VR: a sequence per the dictionary, or a value that
-                        // starts with an item tag
-                        let dict_sq = matches!(
-                            StandardDataDictionary.by_tag(h.tag).map(|e| e.vr()),
-                            Some(VirtualVr::Exact(VR::SQ))
-                        );
+                        // implicit VR: walk the value as a sequence when it starts with
+                        // an item tag (whatever the dictionary says; a dictionary SQ
+                        // written with another VR is left to the parser)
                         let starts_item = h.len >= 8
                             && self.u16(h.value, enc.big()) == Some(0xFFFE)
                             && self.u16(h.value + 2, enc.big()) == Some(0xE000);
-                        (dict_sq || starts_item) && !is_pixel
+                        starts_item && !is_pixel
                     }
                 };
                 if is_sq && h.len > 0 {
@@ -370,8 +376,8 @@ impl Scanner<'_> {
                 }
                 _ => {
                     return Err(ScanError::Malformed(format!(
-                        "expected a pixel data fragment at byte {pos}, found ({group:04X},{elem:04X})"
-                    )))
+                    "expected a pixel data fragment at byte {pos}, found ({group:04X},{elem:04X})"
+                )))
                 }
             }
         }
@@ -395,7 +401,7 @@ pub(crate) fn sniff(buf: &[u8]) -> Option<Encoding> {
     let g_le = u16::from_le_bytes([b[0], b[1]]);
     let g_be = u16::from_be_bytes([b[0], b[1]]);
     let explicit = is_vr([b[4], b[5]]);
-    let plausible = |g: u16| g % 2 == 0 && (0x0002..=0x0FFF).contains(&g);
+    let plausible = |g: u16| g.is_multiple_of(2) && (0x0002..=0x0FFF).contains(&g);
     if explicit {
         // groups are small numbers: the byte order giving the smaller plausible group wins
         if plausible(g_be) && (g_be < g_le || !plausible(g_le)) {

@@ -1,14 +1,20 @@
 //! Test helper: build small DICOM Part 10 files byte by byte (explicit or implicit VR
 //! little endian), independent of any DICOM writer.
 
+/// One element: tag, VR, value.
+type Elem = ((u16, u16), [u8; 2], Vec<u8>);
+
 /// A data set under construction.
 #[derive(Default, Clone)]
 pub(crate) struct Ds {
-    elems: Vec<((u16, u16), [u8; 2], Vec<u8>)>,
+    elems: Vec<Elem>,
 }
 
 fn long_vr(vr: [u8; 2]) -> bool {
-    matches!(&vr, b"OB" | b"OW" | b"OF" | b"OD" | b"OL" | b"SQ" | b"UN" | b"UT" | b"UC" | b"UR")
+    matches!(
+        &vr,
+        b"OB" | b"OW" | b"OF" | b"OD" | b"OL" | b"SQ" | b"UN" | b"UT" | b"UC" | b"UR"
+    )
 }
 
 impl Ds {
@@ -16,7 +22,13 @@ impl Ds {
         Self::default()
     }
     /// Raw element (value padded to even length with `pad`).
-    pub(crate) fn raw(mut self, tag: (u16, u16), vr: &[u8; 2], mut value: Vec<u8>, pad: u8) -> Self {
+    pub(crate) fn raw(
+        mut self,
+        tag: (u16, u16),
+        vr: &[u8; 2],
+        mut value: Vec<u8>,
+        pad: u8,
+    ) -> Self {
         if value.len() % 2 == 1 {
             value.push(pad);
         }
@@ -117,7 +129,10 @@ impl Default for Slice<'_> {
 }
 
 fn ds_list(v: &[f64]) -> String {
-    v.iter().map(|x| format!("{x}")).collect::<Vec<_>>().join("\\")
+    v.iter()
+        .map(|x| format!("{x}"))
+        .collect::<Vec<_>>()
+        .join("\\")
 }
 
 impl Slice<'_> {
@@ -125,7 +140,11 @@ impl Slice<'_> {
     pub(crate) fn ds(&self) -> Ds {
         let mut d = Ds::new()
             .s((0x0008, 0x0016), b"UI", "1.2.840.10008.5.1.4.1.1.2")
-            .s((0x0008, 0x0018), b"UI", &format!("1.2.3.9.{}", self.instance_number.unwrap_or(0)))
+            .s(
+                (0x0008, 0x0018),
+                b"UI",
+                &format!("1.2.3.9.{}", self.instance_number.unwrap_or(0)),
+            )
             .s((0x0008, 0x0060), b"CS", "CT")
             .s((0x0010, 0x0010), b"PN", "TEST^PATIENT")
             .s((0x0010, 0x0020), b"LO", "ID1")
@@ -157,9 +176,11 @@ impl Slice<'_> {
             d = d.s((0x0020, 0x0032), b"DS", &ds_list(&p));
         }
         if let Some((c, w)) = self.window {
-            d = d
-                .s((0x0028, 0x1050), b"DS", &format!("{c}\\0"))
-                .s((0x0028, 0x1051), b"DS", &format!("{w}\\1"));
+            d = d.s((0x0028, 0x1050), b"DS", &format!("{c}\\0")).s(
+                (0x0028, 0x1051),
+                b"DS",
+                &format!("{w}\\1"),
+            );
         }
         d
     }

@@ -466,3 +466,29 @@ fn real_ct_series_is_sorted_along_the_normal() {
     );
     assert_eq!(lib.decode_series(0).expect("decode"), 28);
 }
+
+/// PALETTE COLOR images carry their palette (rendered through it, not as grey).
+#[test]
+fn palette_colour_is_rendered_through_the_palette() {
+    let Some(corpus) = corpus_dir() else { return };
+    let file = "dcm4che/dcm4che-test-data/src/main/resources/OT-PAL-8-face";
+    let mut lib = Library::new();
+    let r = lib.add_file(file, read(&corpus, file));
+    assert_eq!(r.status, "image", "{r:?}");
+    let inst = lib.instance(0, 0).expect("instance");
+    assert_eq!(inst.photometric(), "PALETTE COLOR");
+    let pal = inst.palette().expect("palette");
+    assert_eq!(pal.red.len(), pal.green.len());
+    assert!(pal.red.len() >= 150, "entries: {}", pal.red.len());
+    let w = lib.default_window(0, 0).expect("window");
+    let mut img = viewer_core::RgbaImage::default();
+    lib.render(0, 0, w, &mut img).expect("render");
+    assert_eq!((img.width, img.height), (640, 480));
+    // a face photograph in colour: some pixels must not be grey
+    let coloured = img
+        .data
+        .chunks(4)
+        .filter(|p| p[0] != p[1] || p[1] != p[2])
+        .count();
+    assert!(coloured > 1000, "only {coloured} coloured pixels");
+}

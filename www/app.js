@@ -122,33 +122,65 @@ const renderStatus = (text) => {
   status.textContent = [text, version && `v${version}`].filter(Boolean).join(' · ');
 };
 
+// Errors (files that cannot be shown) and notes (files without images: DICOMDIR, reports...), one entry per
+// file and reason. Render errors reported later (lucent:error) land in the same list.
 const problemKeys = new Set();
-function addProblem({ file, code, reason }, kind = 'error') {
-  const key = `${file}\u0000${code}\u0000${reason}`;
-  if (problemKeys.has(key)) return;
-  problemKeys.add(key);
+let errorCount = 0;
+let noteCount = 0;
+
+function problemItem({ file, code, reason }, kind) {
   const li = document.createElement('li');
   li.className = `problem problem-${kind}`;
+  const slash = (file ?? '').lastIndexOf('/');
+  const head = document.createElement('div');
+  head.className = 'problem-head';
   const name = document.createElement('span');
-  name.className = 'problem-file';
-  name.textContent = file || '(study)';
-  const why = document.createElement('span');
-  why.className = 'problem-reason';
-  why.textContent = reason;
+  name.className = 'problem-name';
+  name.textContent = file ? file.slice(slash + 1) : '(study)';
   const tag = document.createElement('code');
   tag.textContent = code;
-  li.append(name, tag, why);
-  problemsList.append(li);
-  const errors = problemsList.querySelectorAll('.problem-error').length;
-  const count = problemsList.children.length;
-  $('#problems-count').textContent = String(count);
+  head.append(name, tag);
+  li.append(head);
+  if (slash > 0) {
+    const dir = document.createElement('div');
+    dir.className = 'problem-dir';
+    dir.textContent = file.slice(0, slash + 1);
+    li.append(dir);
+  }
+  const why = document.createElement('div');
+  why.className = 'problem-reason';
+  why.textContent = reason;
+  li.append(why);
+  return li;
+}
+
+function addProblem(problem, kind = 'error') {
+  const key = `${problem.file}\u0000${problem.code}\u0000${problem.reason}`;
+  if (problemKeys.has(key)) return;
+  problemKeys.add(key);
+  if (kind === 'error') {
+    errorCount++;
+    problemsList.append(problemItem(problem, kind));
+  } else {
+    noteCount++;
+    $('#notes-list').append(problemItem(problem, kind));
+    $('#notes').hidden = false;
+    $('#notes-summary').textContent = `${noteCount} file${noteCount === 1 ? '' : 's'} without images (skipped)`;
+  }
+  // The badge counts files that could not be shown; notes alone only make the button visible.
+  $('#problems-count').textContent = String(errorCount || noteCount);
   problemsToggle.hidden = false;
-  problemsToggle.classList.toggle('has-errors', errors > 0);
+  problemsToggle.classList.toggle('has-errors', errorCount > 0);
+  problemsToggle.title = `${errorCount} error${errorCount === 1 ? '' : 's'}, ${noteCount} skipped file${noteCount === 1 ? '' : 's'}`;
 }
 
 function clearProblems() {
   problemKeys.clear();
+  errorCount = 0;
+  noteCount = 0;
   problemsList.replaceChildren();
+  $('#notes-list').replaceChildren();
+  $('#notes').hidden = true;
   $('#problems-summary').textContent = '';
   problemsToggle.hidden = true;
   showProblems(false);

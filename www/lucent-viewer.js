@@ -10,6 +10,7 @@
 //   zoom  setZoom(z[, x, y])  pan(dx, dy)  fit()  reset()     zoom: device pixels per image pixel
 //   imageRect()  canvas  overlays  tool  showMessage(text)  handleKey(event)  version
 // Events (bubbling, composed): lucent:ready, lucent:progress, lucent:rendered, lucent:loaded, lucent:error.
+// Attribute no-series hides the series browser. Styles: lucent-viewer.css.
 import { MSG } from './protocol.js';
 import { PRESETS } from './presets.js';
 import { Engine } from './engine.js';
@@ -147,9 +148,15 @@ export class LucentViewer extends HTMLElement {
   }
 
   _onResize(entry) {
+    // The device-pixel box is exact (no rounding guesswork) but under emulated zoom (headless
+    // deviceScaleFactor) it can report CSS pixels: use it only when it agrees with CSS size x DPR.
     const box = entry.devicePixelContentBoxSize?.[0];
-    const w = box ? box.inlineSize : Math.round(entry.contentRect.width * devicePixelRatio);
-    const h = box ? box.blockSize : Math.round(entry.contentRect.height * devicePixelRatio);
+    let w = Math.round(entry.contentRect.width * devicePixelRatio);
+    let h = Math.round(entry.contentRect.height * devicePixelRatio);
+    if (box && Math.abs(box.inlineSize - w) <= 2 && Math.abs(box.blockSize - h) <= 2) {
+      w = box.inlineSize;
+      h = box.blockSize;
+    }
     if (w === this.canvas.width && h === this.canvas.height) return;
     this.canvas.width = Math.max(1, w);
     this.canvas.height = Math.max(1, h);
@@ -295,7 +302,17 @@ export class LucentViewer extends HTMLElement {
   async _finishLoad(msg) {
     const { gen } = msg;
     this._setRows(msg.series);
-    if (this._seriesIndex < 0 && this._rows.length) this._seriesIndex = this._rows[0].index;
+    // Open on the series of the first image, unless none of its slices decodes (e.g. an unsupported
+    // compression) and another series can be shown; a series the user picked stays.
+    const current = this._rows.find((r) => r.index === this._seriesIndex);
+    if (!this._navigated && !(current?.decoded > 0)) {
+      const showable = this._rows.find((r) => r.decoded > 0) ?? current ?? this._rows[0];
+      if (showable && showable.index !== this._seriesIndex) {
+        this._seriesIndex = showable.index;
+        this._window = null;
+        this._fitMode = true;
+      }
+    }
     if (this._seriesIndex >= 0) {
       // The slice order is final only now: land on the middle slice unless the user already moved.
       if (!this._navigated) this._slice = Math.floor(this._sliceCount / 2);
@@ -320,7 +337,10 @@ export class LucentViewer extends HTMLElement {
 
   // ---- series ----------------------------------------------------------------------------------------------
 
-  /** Series summaries: {index, number, description, modality, rows, columns, slices, patient_*, study_*}. */
+  /**
+   * Series summaries: {index, uid, number, description, modality, rows, columns, slices, patient_name, patient_id,
+   * study_uid, study_date, study_description, and once loaded, decoded (slices that decode)}.
+   */
   get seriesList() {
     return this._rows.map((r) => ({ ...r }));
   }

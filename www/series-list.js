@@ -43,7 +43,10 @@ export class SeriesList {
     rows.forEach((row, i) => {
       const item = this._items[i];
       item.title.textContent = `${row.number != null ? `#${row.number} ` : ''}${row.description || '(no description)'}`;
-      item.meta.textContent = `${row.modality || '—'} · ${row.slices} image${row.slices === 1 ? '' : 's'}`;
+      const unreadable = row.decoded != null ? row.slices - row.decoded : 0;
+      item.meta.textContent = `${row.modality || '—'} · ${row.slices} image${row.slices === 1 ? '' : 's'}`
+        + (unreadable === row.slices ? ' · cannot display' : unreadable > 0 ? ` · ${unreadable} unreadable` : '');
+      item.meta.classList.toggle('lv-series-warn', unreadable > 0);
       item.button.title = `${item.title.textContent}\n${row.modality} · ${row.slices} images · ${row.columns}×${row.rows}`;
     });
   }

@@ -6,6 +6,12 @@ import { MSG, flattenTree } from './protocol.js';
 const READ_CONCURRENCY = 6;      // parallel file reads / fetches; addFile itself is serialised
 const TREE_INTERVAL_MS = 250;    // how often the study structure is re-sent while files arrive
 
+// Files that are fine but hold no image: said in words for the problems list.
+const NOTE_REASONS = {
+  dicomdir: 'A DICOMDIR (an index of the other files); it holds no image itself.',
+  'no-pixel-data': 'A DICOM object without pixel data (e.g. a report, presentation state or RT plan).',
+};
+
 let wasm = null;
 let lib = null;
 let gen = -1;
@@ -97,7 +103,7 @@ async function load({ gen: myGen, items }) {
         bytes = await readItem(item);
       } catch (e) {
         readFailures.push({ file: item.path, status: 'error', code: 'read-failed',
-          reason: `${item.path}: the file could not be read (${e?.message ?? e}).` });
+          reason: `File "${item.path}" could not be read (${e?.message ?? e}).` });
       }
       if (!current()) return;
       if (bytes) {
@@ -135,11 +141,12 @@ async function load({ gen: myGen, items }) {
   let decoded = 0;
   const seriesErrors = [];
   progress(0, decodeTotal);
+  const decodedBySeries = new Map();
   for (const s of series) {
     await tick();
     if (!current()) return;
     try {
-      await exclusive(() => { if (current()) call(() => lib.decodeSeries(s.index)); });
+      await exclusive(() => { if (current()) decodedBySeries.set(s.index, call(() => lib.decodeSeries(s.index))); });
     } catch (e) {
       if (dead) return;
       seriesErrors.push({ file: e?.file ?? `series ${s.number ?? s.index}`, code: errorFields(e).code, reason: errorFields(e).message });
@@ -162,8 +169,10 @@ async function load({ gen: myGen, items }) {
   }
   const notes = reports
     .filter((r) => r.status !== 'image' && r.status !== 'error')
-    .map((r) => ({ file: r.file, status: r.status, reason: r.reason ?? r.status }));
+    .map((r) => ({ file: r.file, status: r.status, reason: r.reason ?? NOTE_REASONS[r.status] ?? r.status }));
   const images = reports.filter((r) => r.status === 'image').length;
+  // How many slices of each series decode: the page avoids opening on a series that cannot be shown.
+  for (const s of series) s.decoded = decodedBySeries.get(s.index) ?? 0;
   postMessage({ type: MSG.LOADED, gen: myGen, files: total, images, errors, notes, series, tree });
 }
 

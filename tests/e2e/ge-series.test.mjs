@@ -119,6 +119,20 @@ test('GE CT series: order, pixel-exact 1:1 render, navigation, window drag', asy
     assert.ok(!after.rgba.equals(before.rgba), 'window drag changes the image');
     assert.match(await overlayText(page, 'br'), new RegExp(`W: ${win.width} L: ${win.center}`));
 
+    // Coalescing: a burst of 50 window changes renders the first and the last, not all 50.
+    since = await mark(page);
+    const burst = await page.evaluate(async () => {
+      const v = document.querySelector('lucent-viewer');
+      let last;
+      for (let i = 1; i <= 50; i++) last = v.setWindow(100 + i, 300 + i);
+      return last;
+    });
+    assert.deepEqual([burst.center, burst.width], [150, 350]);
+    const renders = (await page.evaluate((since) => window.__lucent.events.slice(since), since))
+      .filter((e) => e.type === 'lucent:rendered');
+    assert.ok(renders.length <= 3, `${renders.length} renders for a burst of 50 window changes`);
+    assert.deepEqual([renders.at(-1).detail.center, renders.at(-1).detail.width], [150, 350]);
+
     // Presets by key: 4 = bone.
     since = await mark(page);
     await page.keyboard.press('4');

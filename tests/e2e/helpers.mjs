@@ -147,7 +147,12 @@ export async function withBrowser(t, fn, { viewport = { width: 1400, height: 900
 /** Opens the app; demo:false skips the demo study (?nodemo). Resolves once the engine is ready. */
 export async function openApp(page, { demo = true } = {}) {
   await page.goto(`${await baseUrl()}${demo ? '' : '?nodemo'}`);
-  await waitForEvent(page, 'lucent:ready', { since: 0 });
+  // Fail fast (not after the timeout) when the engine cannot start, e.g. www/pkg/ was not built.
+  const first = await page.evaluate((timeoutMs) => Promise.race([
+    window.__lucent.wait('lucent:ready', 0, null, timeoutMs),
+    window.__lucent.wait('lucent:error', 0, null, timeoutMs),
+  ]), EVENT_TIMEOUT_MS);
+  if (first.type === 'lucent:error') throw new Error(`the viewer did not start: ${first.detail.message}`);
 }
 
 /** Index of the next recorded event: pass as `since` to wait only for events caused after this point. */

@@ -15,6 +15,8 @@ test('no network traffic beyond the app\'s own static files', async (t) => {
     await openApp(page, { demo: Boolean(hasDemo) });
     if (hasDemo) await waitForEvent(page, 'lucent:loaded');
     else console.warn('network.test: no demo study; checking the empty page only');
+    // The recorder sees the worker's traffic too (the demo slices are fetched by the worker).
+    if (hasDemo) assert.ok(requests.some((url) => url.endsWith('.dcm')), 'demo slice requests were recorded');
     const foreign = requests.filter((url) => !url.startsWith(base));
     assert.deepEqual(foreign, [], 'requests outside the app origin');
     const settled = requests.length;

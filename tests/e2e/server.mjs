@@ -52,7 +52,10 @@ export async function serveStatic(root, { demoDir = process.env.LUCENT_DEMO_DIR 
       res.end('not found');
     }
   });
+  // Never keep the test process alive: node --test waits for the event loop to drain.
+  server.on('connection', (socket) => socket.unref());
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  server.unref();
   return {
     url: `http://127.0.0.1:${server.address().port}/`,
     close: () => new Promise((ok) => server.close(ok)),
@@ -62,4 +65,5 @@ export async function serveStatic(root, { demoDir = process.env.LUCENT_DEMO_DIR 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { url } = await serveStatic(process.argv[2] ?? new URL('../../www/', import.meta.url).pathname);
   console.log(`serving at ${url}`);
+  setInterval(() => {}, 1 << 30);   // standalone: stay up
 }

@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { serveStatic } from './server.mjs';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -56,12 +55,11 @@ export function filesUnder(dir) {
   return out.sort();
 }
 
-let server = null;
-/** $LUCENT_BASE_URL, else a private static server for www/ with the production headers. */
+/** $LUCENT_BASE_URL: the app served with its production headers (xtask's server, the one way to serve it). */
 export async function baseUrl() {
   if (process.env.LUCENT_BASE_URL) return process.env.LUCENT_BASE_URL.replace(/\/?$/, '/');
-  server ??= await serveStatic(join(REPO, 'www'));
-  return server.url;
+  throw new Error('LUCENT_BASE_URL is not set: run `cargo xtask test`, or `cargo xtask serve` and '
+    + 'LUCENT_BASE_URL=http://127.0.0.1:8080/ node --test tests/e2e/');
 }
 
 // Runs in the page before any of its scripts: records every lucent:* event (and CSP violations) so a test

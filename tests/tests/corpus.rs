@@ -492,3 +492,44 @@ fn palette_colour_is_rendered_through_the_palette() {
         .count();
     assert!(coloured > 1000, "only {coloured} coloured pixels");
 }
+
+/// Header values the independent decoders read (modality, rows, columns, frames) match ours for every
+/// image file, including files that store standard attributes with VR UN.
+#[test]
+fn header_values_match_the_reference_for_every_image() {
+    let Some(corpus) = corpus_dir() else { return };
+    let mut checked = 0;
+    let mut wrong = Vec::new();
+    for row in expected_rows(&corpus) {
+        if !row.get("status").starts_with("decoded") {
+            continue;
+        }
+        let file = row.get("file");
+        let Ok(instance) = read_instance(file, read(&corpus, file)) else {
+            continue; // decode failures are the conformance tests' business
+        };
+        checked += 1;
+        let got = (
+            instance.modality().to_string(),
+            instance.rows().to_string(),
+            instance.columns().to_string(),
+            instance.frames().to_string(),
+        );
+        let expected = (
+            row.get("modality").to_string(),
+            row.get("rows").to_string(),
+            row.get("cols").to_string(),
+            row.get("frames").to_string(),
+        );
+        if got != expected {
+            wrong.push(format!("{file}: got {got:?}, reference {expected:?}"));
+        }
+    }
+    assert!(checked > 350, "only {checked} images read");
+    assert!(
+        wrong.is_empty(),
+        "{} header mismatches:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}

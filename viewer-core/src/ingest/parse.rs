@@ -294,6 +294,9 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
         }
     };
     drop(bytes);
+    if !matches!(enc, Encoding::ExplicitBE) {
+        resolve_unknown_vrs(&mut obj);
+    }
 
     // 5. classify
     let sop_class = get_str(&obj, tags::SOP_CLASS_UID);
@@ -612,6 +615,80 @@ fn primitive_to_le_bytes(
 }
 
 // ---- element access helpers -------------------------------------------------------
+
+/// Writers sometimes store standard attributes with VR UN (e.g. after a pass through a PACS that did not
+/// know them). Their bytes are the little-endian implicit-VR value of the dictionary VR; without this,
+/// Modality of such a file reads as "82\\84\\68..." and Rows as garbage. pydicom does the same.
+fn resolve_unknown_vrs(obj: &mut InMemDicomObject) {
+    use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
+    use dicom_core::DataElement;
+    let dictionary = dicom_dictionary_std::StandardDataDictionary;
+    let unknown: Vec<(Tag, VR)> = obj
+        .iter()
+        .filter(|e| e.vr() == VR::UN && e.header().tag.group() != 0x7FE0)
+        .filter_map(|e| {
+            let tag = e.header().tag;
+            match dictionary.by_tag(tag).map(|entry| entry.vr()) {
+                Some(VirtualVr::Exact(vr)) if vr != VR::UN && vr != VR::SQ => Some((tag, vr)),
+                _ => None,
+            }
+        })
+        .collect();
+    for (tag, vr) in unknown {
+        let Some(bytes) = obj
+            .get(tag)
+            .and_then(|e| e.to_bytes().ok())
+            .map(|b| b.to_vec())
+        else {
+            continue;
+        };
+        if let Some(value) = value_from_le_bytes(vr, &bytes) {
+            obj.put(DataElement::new(tag, vr, value));
+        }
+    }
+}
+
+/// A primitive value of `vr` from its little-endian encoding; `None` for VRs we leave as bytes.
+fn value_from_le_bytes(vr: VR, bytes: &[u8]) -> Option<PrimitiveValue> {
+    fn numbers<const N: usize, T>(bytes: &[u8], from: fn([u8; N]) -> T) -> Option<Vec<T>> {
+        (bytes.len() % N == 0).then(|| {
+            bytes
+                .chunks_exact(N)
+                .filter_map(|c| c.try_into().ok().map(from))
+                .collect()
+        })
+    }
+    Some(match vr {
+        VR::AE
+        | VR::AS
+        | VR::CS
+        | VR::DA
+        | VR::DS
+        | VR::DT
+        | VR::IS
+        | VR::LO
+        | VR::LT
+        | VR::PN
+        | VR::SH
+        | VR::ST
+        | VR::TM
+        | VR::UC
+        | VR::UI
+        | VR::UR
+        | VR::UT => {
+            let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+            let text = text.trim_end_matches(['\0', ' ']);
+            PrimitiveValue::Strs(text.split('\\').map(str::to_owned).collect())
+        }
+        VR::US => PrimitiveValue::U16(numbers(bytes, u16::from_le_bytes)?.into()),
+        VR::SS => PrimitiveValue::I16(numbers(bytes, i16::from_le_bytes)?.into()),
+        VR::UL => PrimitiveValue::U32(numbers(bytes, u32::from_le_bytes)?.into()),
+        VR::SL => PrimitiveValue::I32(numbers(bytes, i32::from_le_bytes)?.into()),
+        VR::FL => PrimitiveValue::F32(numbers(bytes, f32::from_le_bytes)?.into()),
+        VR::FD => PrimitiveValue::F64(numbers(bytes, f64::from_le_bytes)?.into()),
+        _ => return None,
+    })
+}
 
 pub(crate) fn get_str(obj: &InMemDicomObject, tag: Tag) -> String {
     obj.get(tag)

@@ -4,6 +4,7 @@ import init, { Library, version } from './pkg/viewer_wasm.js';
 import { MSG, flattenTree } from './protocol.js';
 
 const READ_CONCURRENCY = 6;      // parallel file reads / fetches; addFile itself is serialised
+const DECODE_CHUNK = 16;         // slices per decodeSlices call: progress granularity vs call overhead
 const TREE_INTERVAL_MS = 250;    // how often the study structure is re-sent while files arrive
 
 // Files that are fine but hold no image: said in words for the problems list.
@@ -143,16 +144,22 @@ async function load({ gen: myGen, items }) {
   progress(0, decodeTotal);
   const decodedBySeries = new Map();
   for (const s of series) {
-    await tick();
-    if (!current()) return;
-    try {
-      await exclusive(() => { if (current()) decodedBySeries.set(s.index, call(() => lib.decodeSeries(s.index))); });
-    } catch (e) {
-      if (dead) return;
-      seriesErrors.push({ file: e?.file ?? `series ${s.number ?? s.index}`, code: errorFields(e).code, reason: errorFields(e).message });
+    // In chunks, so progress moves and a render the user asks for waits for one chunk at most.
+    let ok = 0;
+    for (let start = 0; start < s.slices; start += DECODE_CHUNK) {
+      await tick();
+      if (!current()) return;
+      try {
+        await exclusive(() => { if (current()) ok += call(() => lib.decodeSlices(s.index, start, DECODE_CHUNK)); });
+      } catch (e) {
+        if (dead) return;
+        seriesErrors.push({ file: e?.file ?? `series ${s.number ?? s.index}`, code: errorFields(e).code, reason: errorFields(e).message });
+        break;
+      }
+      decoded += Math.min(DECODE_CHUNK, s.slices - start);
+      progress(decoded, decodeTotal);
     }
-    decoded += s.slices;
-    progress(decoded, decodeTotal);
+    decodedBySeries.set(s.index, ok);
   }
   if (!current()) return;
 

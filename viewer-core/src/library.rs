@@ -419,7 +419,20 @@ impl Library {
     /// Decode every slice of a series once; record decode errors in the report
     /// (status "error"). Returns the number of slices that decoded.
     pub fn decode_series(&mut self, series: usize) -> Result<usize, Error> {
-        let slices = self.series_ref(series)?.slices.clone();
+        self.decode_slices(series, 0, usize::MAX)
+    }
+
+    /// Decode slices `start..start + count` of a series (clamped to its length), as
+    /// [`Library::decode_series`] does, so that a caller can report progress between chunks.
+    pub fn decode_slices(
+        &mut self,
+        series: usize,
+        start: usize,
+        count: usize,
+    ) -> Result<usize, Error> {
+        let all = &self.series_ref(series)?.slices;
+        let end = start.saturating_add(count).min(all.len());
+        let slices = all.get(start..end).unwrap_or_default().to_vec();
         let mut ok = 0usize;
         for sl in slices {
             if self.cache.iter().any(|(k, _)| *k == sl) {
@@ -756,6 +769,11 @@ mod tests {
             lib.decode_series(7).unwrap_err().code(),
             ErrorCode::NotFound
         );
+        // In chunks: the same count, and the bad slice (second along z) is found in the second chunk.
+        assert_eq!(lib.decode_slices(0, 0, 1).expect("chunk"), 1);
+        assert_eq!(lib.decode_slices(0, 1, 1).expect("chunk"), 0);
+        assert_eq!(lib.decode_slices(0, 0, usize::MAX).expect("all"), 1);
+        assert_eq!(lib.decode_slices(0, 5, 3).expect("past the end"), 0);
     }
 
     #[test]

@@ -140,6 +140,20 @@ impl Library {
     pub fn decode_series(&mut self, series: usize) -> Result<usize, JsValue> {
         self.inner.decode_series(series).map_err(js_error)
     }
+
+    /// Decodes slices `start .. start + count` (clamped); returns how many decoded. Lets the page show
+    /// progress and keep rendering between chunks of a long series.
+    #[wasm_bindgen(js_name = decodeSlices)]
+    pub fn decode_slices(
+        &mut self,
+        series: usize,
+        start: usize,
+        count: usize,
+    ) -> Result<usize, JsValue> {
+        self.inner
+            .decode_slices(series, start, count)
+            .map_err(js_error)
+    }
 }
 
 impl Default for Library {

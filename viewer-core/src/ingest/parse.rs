@@ -651,7 +651,7 @@ fn resolve_unknown_vrs(obj: &mut InMemDicomObject) {
 /// A primitive value of `vr` from its little-endian encoding; `None` for VRs we leave as bytes.
 fn value_from_le_bytes(vr: VR, bytes: &[u8]) -> Option<PrimitiveValue> {
     fn numbers<const N: usize, T>(bytes: &[u8], from: fn([u8; N]) -> T) -> Option<Vec<T>> {
-        (bytes.len() % N == 0).then(|| {
+        bytes.len().is_multiple_of(N).then(|| {
             bytes
                 .chunks_exact(N)
                 .filter_map(|c| c.try_into().ok().map(from))

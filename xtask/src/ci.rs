@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::artifacts::build_all;
-use crate::process::{cargo, command, repo_root, run, show, Res};
+use crate::process::{cargo, command, repo_root, run, run_counted, show, Res, Tally};
 use crate::server::serve;
 use crate::setup::{ensure_chromium, ensure_npm_packages, ensure_wasm_target, WASM_TARGET};
 
@@ -85,19 +85,25 @@ pub fn test() -> Res<()> {
             "warnings",
         ]))
     })?;
-    steps.step("cargo test", || run(cargo().args(["test", "--workspace"])))?;
+    let mut tally = Tally::default();
+    steps.step("cargo test", || {
+        run_counted(cargo().args(["test", "--workspace"]), &mut tally)
+    })?;
     let built = steps.step("build wasm + CLI + demo", build_all)?;
 
     let wasm_tests = root.join("tests/wasm");
     if wasm_tests.is_dir() {
         steps.step("wasm tests (node)", || {
-            run(command("node").arg("--test").arg(dir_arg(&wasm_tests)))
+            run_counted(
+                command("node").arg("--test").arg(dir_arg(&wasm_tests)),
+                &mut tally,
+            )
         })?;
     } else {
         steps.skip("wasm tests (node)", "tests/wasm/ does not exist");
     }
 
-    steps.step("browser e2e", || e2e(&root, &built.lucent))?;
+    steps.step("browser e2e", || e2e(&root, &built.lucent, &mut tally))?;
 
     let total = steps.started.elapsed().as_secs_f64();
     let skipped = if steps.skipped.is_empty() {
@@ -115,10 +121,15 @@ pub fn test() -> Res<()> {
         steps.passed.len(),
         steps.passed.join(", ")
     );
+    // Last, alone on its line: every test the runners counted.
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.skipped
+    );
     Ok(())
 }
 
-fn e2e(root: &Path, lucent: &Path) -> Res<()> {
+fn e2e(root: &Path, lucent: &Path, tally: &mut Tally) -> Res<()> {
     let tests = root.join("tests/e2e");
     if !tests.is_dir() {
         return Err(format!("{} does not exist", show(&tests)));
@@ -131,14 +142,17 @@ fn e2e(root: &Path, lucent: &Path) -> Res<()> {
     let server = serve(&root.join("www"), "127.0.0.1:0")
         .map_err(|e| format!("could not serve www/: {e}"))?;
     eprintln!("xtask: serving www/ at {}", server.url());
-    run(command("node")
-        .args(["--test", "--test-concurrency=1"])
-        .arg(dir_arg(&tests))
-        .env("LUCENT_BASE_URL", server.url())
-        .env("LUCENT_CLI", lucent)
-        .env("LUCENT_CORPUS", corpus_dir(root))
-        .env("CHROMIUM", chromium)
-        .env("LUCENT_ARTIFACTS", &artifacts))
+    run_counted(
+        command("node")
+            .args(["--test", "--test-concurrency=1"])
+            .arg(dir_arg(&tests))
+            .env("LUCENT_BASE_URL", server.url())
+            .env("LUCENT_CLI", lucent)
+            .env("LUCENT_CORPUS", corpus_dir(root))
+            .env("CHROMIUM", chromium)
+            .env("LUCENT_ARTIFACTS", &artifacts),
+        tally,
+    )
 }
 
 /// `$LUCENT_CORPUS`, else `<repo>/../shared/corpus` (absolute either way).

@@ -59,6 +59,71 @@ pub fn run(cmd: &mut Command) -> Res<()> {
     }
 }
 
+/// Test counts gathered from the runners' own summary lines (cargo test's `test result:` and node's
+/// TAP `# pass`/`# fail`/`# skipped`), so `cargo xtask test` can end on one line that counts them all.
+#[derive(Default)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+impl Tally {
+    fn read(&mut self, line: &str) {
+        let number = |text: &str| text.trim().parse::<u64>().ok();
+        if let Some(rest) = line.trim().strip_prefix("test result: ") {
+            // "ok. 7 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.1s"
+            for part in rest.split(';') {
+                let part = part
+                    .trim()
+                    .trim_start_matches("ok. ")
+                    .trim_start_matches("FAILED. ");
+                if let Some((n, what)) = part.split_once(' ') {
+                    match (number(n), what) {
+                        (Some(n), "passed") => self.passed += n,
+                        (Some(n), "failed") => self.failed += n,
+                        (Some(n), "ignored") => self.skipped += n,
+                        _ => {}
+                    }
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix("# ") {
+            match rest.split_once(' ') {
+                Some(("pass", n)) => self.passed += number(n).unwrap_or(0),
+                Some(("fail", n)) => self.failed += number(n).unwrap_or(0),
+                Some(("skipped", n)) => self.skipped += number(n).unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Like [`run`], but echoes the child's stdout line by line while counting its test results.
+pub fn run_counted(cmd: &mut Command, tally: &mut Tally) -> Res<()> {
+    use std::io::{BufRead, BufReader, Write};
+    let line = describe(cmd);
+    eprintln!("$ {line}");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start `{line}`: {e}"))?;
+    if let Some(stdout) = child.stdout.take() {
+        let mut out = std::io::stdout().lock();
+        for text in BufReader::new(stdout).lines().map_while(Result::ok) {
+            tally.read(&text);
+            let _ = writeln!(out, "{text}");
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("`{line}` could not be waited for: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{line}` failed ({status})"))
+    }
+}
+
 /// Runs quietly and returns stdout, or `None` when the program is missing or fails:
 /// used for probes such as `wasm-bindgen --version`, where failure just means "install it".
 pub fn probe(cmd: &mut Command) -> Option<String> {
@@ -96,4 +161,26 @@ pub fn show(path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    #[test]
+    fn tally_reads_cargo_and_node_summaries() {
+        let mut tally = Tally::default();
+        for line in [
+            "test result: ok. 46 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out; finished in 0.46s",
+            "test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
+            "# pass 5",
+            "# fail 1",
+            "# skipped 1",
+            "# tests 7",
+            "ok 1 - passed is not a count",
+        ] {
+            tally.read(line);
+        }
+        assert_eq!((tally.passed, tally.failed, tally.skipped), (54, 2, 3));
+    }
 }

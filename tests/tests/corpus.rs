@@ -533,3 +533,26 @@ fn header_values_match_the_reference_for_every_image() {
         wrong.join("\n")
     );
 }
+
+/// A real CT file cut anywhere before its pixel data is an error (truncated, or an image object
+/// without pixel data when the cut lands exactly on an element boundary), never a quietly skipped
+/// "no image" file.
+#[test]
+fn an_image_cut_before_its_pixel_data_is_reported_as_truncated() {
+    let Some(corpus) = corpus_dir() else { return };
+    let bytes = read(&corpus, "dcm_qa_ct/In/GE/04.dcm");
+    let pixel_data_at = bytes
+        .windows(4)
+        .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
+        .expect("pixel data tag");
+    let mut wrong = Vec::new();
+    for cut in (400..pixel_data_at + 12).step_by(3) {
+        let mut lib = Library::new();
+        let report = lib.add_file("04.dcm", bytes[..cut].to_vec());
+        let code = report.code.unwrap_or("");
+        if report.status != "error" || !["truncated", "no-pixel-data"].contains(&code) {
+            wrong.push(format!("cut at {cut}: {} {:?}", report.status, report.code));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

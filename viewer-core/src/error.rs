@@ -52,7 +52,7 @@ enum Kind {
     UnsupportedPixelFormat(String),
     CorruptPixelData(String),
     LimitExceeded(String),
-    NoPixelData,
+    NoPixelData(String),
     NotFound(String),
 }
 
@@ -78,7 +78,7 @@ impl Error {
             Kind::UnsupportedPixelFormat(_) => ErrorCode::UnsupportedPixelFormat,
             Kind::CorruptPixelData(_) => ErrorCode::CorruptPixelData,
             Kind::LimitExceeded(_) => ErrorCode::LimitExceeded,
-            Kind::NoPixelData => ErrorCode::NoPixelData,
+            Kind::NoPixelData(_) => ErrorCode::NoPixelData,
             Kind::NotFound(_) => ErrorCode::NotFound,
         }
     }
@@ -101,7 +101,7 @@ impl Error {
             Kind::UnsupportedPixelFormat(s) => format!("has an unsupported pixel format ({s})"),
             Kind::CorruptPixelData(s) => format!("has corrupt pixel data ({s})"),
             Kind::LimitExceeded(s) => format!("exceeds a safety limit ({s})"),
-            Kind::NoPixelData => "contains no pixel data (not an image)".to_string(),
+            Kind::NoPixelData(s) => format!("contains no pixel data ({s})"),
             Kind::NotFound(s) => format!("not found: {s}"),
         }
     }
@@ -136,8 +136,8 @@ impl Error {
     pub(crate) fn limit(reason: impl Into<String>) -> Self {
         Self::new(Kind::LimitExceeded(reason.into()))
     }
-    pub(crate) fn no_pixel_data() -> Self {
-        Self::new(Kind::NoPixelData)
+    pub(crate) fn no_pixel_data(reason: impl Into<String>) -> Self {
+        Self::new(Kind::NoPixelData(reason.into()))
     }
     pub(crate) fn not_found(reason: impl Into<String>) -> Self {
         Self::new(Kind::NotFound(reason.into()))

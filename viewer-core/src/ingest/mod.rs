@@ -297,7 +297,7 @@ pub enum Parsed {
 pub fn read_instance(path: &str, bytes: Vec<u8>) -> Result<Instance, Error> {
     match parse(path, bytes)? {
         Parsed::Image(i) => Ok(*i),
-        Parsed::NonImage(_) => Err(Error::no_pixel_data().with_file(path)),
+        Parsed::NonImage(_) => Err(Error::no_pixel_data("not an image").with_file(path)),
     }
 }
 
@@ -404,7 +404,11 @@ mod tests {
             parse("DICOMDIR", dir),
             Ok(Parsed::NonImage(NonImage::Dicomdir))
         ));
-        let sr = Slice::default().ds().without((0x7FE0, 0x0010)).file_like();
+        // A structured report: no image attributes, no pixels -> skipped as a non-image.
+        let sr = Ds::new()
+            .s((0x0008, 0x0016), b"UI", "1.2.840.10008.5.1.4.1.1.88.11")
+            .s((0x0008, 0x0060), b"CS", "SR")
+            .file_like();
         assert!(matches!(
             parse("sr", sr.clone()),
             Ok(Parsed::NonImage(NonImage::NoPixelData))
@@ -413,6 +417,11 @@ mod tests {
             read_instance("sr", sr).map(|_| ()).unwrap_err().code(),
             ErrorCode::NoPixelData
         );
+        // An image header without its pixels (header-only, or cut at an element boundary): an error.
+        let headless = Slice::default().ds().without((0x7FE0, 0x0010)).file_like();
+        let e = parse("ct", headless).map(|_| ()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NoPixelData);
+        assert!(e.to_string().contains("without Pixel Data"), "{e}");
     }
 
     trait FileLike {
@@ -590,20 +599,20 @@ mod tests {
 
     #[test]
     fn unsupported_transfer_syntax_is_named() {
-        let mut f = image(2, 2, 1, 8, "MONOCHROME2").part10("1.2.840.10008.1.2.4.90");
+        let mut f = image(2, 2, 1, 8, "MONOCHROME2").part10("1.2.840.10008.1.2.4.201");
         f.extend_from_slice(&[
             0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
         ]);
         f.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
         f.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, 1, 2, 3, 4]);
         f.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
-        let i = read_instance("j2k.dcm", f).expect("parses");
+        let i = read_instance("htj2k.dcm", f).expect("parses");
         let e = decode_frame(&i, 0).expect_err("not supported yet");
         assert_eq!(e.code(), ErrorCode::UnsupportedTransferSyntax);
-        assert_eq!(e.file(), Some("j2k.dcm"));
+        assert_eq!(e.file(), Some("htj2k.dcm"));
         let msg = e.to_string();
         assert!(
-            msg.contains("1.2.840.10008.1.2.4.90") && msg.contains("JPEG 2000"),
+            msg.contains("1.2.840.10008.1.2.4.201") && msg.contains("High-Throughput"),
             "{msg}"
         );
         assert_eq!(e.code().as_str(), "unsupported-transfer-syntax");

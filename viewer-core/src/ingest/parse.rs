@@ -314,6 +314,20 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
     .into_iter()
     .find(|t| obj.get(*t).is_some_and(|e| !e.value().is_empty()));
     let Some(pixel_tag) = pixel_tag else {
+        // An image object without its pixels is a problem to show, not a report or a plan to skip
+        // quietly: a header-only export, or a file cut off exactly at an element boundary (GE headers
+        // are full of short private elements, so many cuts land on one).
+        let class = if sop_class.is_empty() {
+            meta.media_sop_class.as_deref().unwrap_or("")
+        } else {
+            sop_class.as_str()
+        };
+        let has_image_header = obj.get(tags::ROWS).is_some() && obj.get(tags::COLUMNS).is_some();
+        if has_image_header || is_image_storage(class) {
+            return Err(Error::no_pixel_data(format!(
+                "an image object (SOP Class {class}) without Pixel Data: a header-only file, or one cut off"
+            )));
+        }
         return Ok(Parsed::NonImage(NonImage::NoPixelData));
     };
     let float_bits = if pixel_tag == tags::FLOAT_PIXEL_DATA {
@@ -612,6 +626,22 @@ fn primitive_to_le_bytes(
             )))
         }
     })
+}
+
+/// Whether a SOP Class is one of the image storage classes (which must carry pixel data).
+///
+/// Storage classes live under 1.2.840.10008.5.1.4.1.1; the families listed here under it are not
+/// images (structured reports, presentation states, RT plans/structures/records, encapsulated
+/// documents, waveforms, raw data, registrations, spectroscopy, surfaces...), everything else is.
+fn is_image_storage(class: &str) -> bool {
+    const NOT_IMAGES: &[&str] = &[
+        "88.", "11.", "104.", "9.", "66", "67", "4.2", "481.3", "481.4", "481.5", "481.6",
+        "481.7", "481.8", "481.9", "481.10", "481.11", "68.", "78.", "79.", "80.", "81.", "82.",
+        "90.", "91.", "200.", "501.", "601.",
+    ];
+    class
+        .strip_prefix("1.2.840.10008.5.1.4.1.1.")
+        .is_some_and(|rest| !NOT_IMAGES.iter().any(|family| rest.starts_with(family)))
 }
 
 // ---- element access helpers -------------------------------------------------------

@@ -196,10 +196,11 @@ impl Scanner<'_> {
             let h = match self.header(pos, end, enc) {
                 Ok(h) => h,
                 Err(e) => {
-                    // At the top level, a few stray trailing bytes after complete
-                    // elements are tolerated (they are cut off).
+                    // At the top level, trailing bytes after the pixel data, and zero padding,
+                    // are tolerated; a partial element header anywhere else means the file is cut.
                     if let (Some(s), false) = (summary.as_deref_mut(), in_item_undefined) {
-                        if end - pos < 8 || s.has_pixel_data {
+                        let padding = self.buf.get(pos..end).is_some_and(|b| b.iter().all(|&x| x == 0));
+                        if s.has_pixel_data || padding {
                             return Ok(pos);
                         }
                     }

@@ -635,13 +635,17 @@ fn primitive_to_le_bytes(
 /// documents, waveforms, raw data, registrations, spectroscopy, surfaces...), everything else is.
 fn is_image_storage(class: &str) -> bool {
     const NOT_IMAGES: &[&str] = &[
-        "88.", "11.", "104.", "9.", "66", "67", "4.2", "481.3", "481.4", "481.5", "481.6",
-        "481.7", "481.8", "481.9", "481.10", "481.11", "68.", "78.", "79.", "80.", "81.", "82.",
+        "88.", "11.", "104.", "9.", "66", "67", "4.2", "68.", "78.", "79.", "80.", "81.", "82.",
         "90.", "91.", "200.", "501.", "601.",
     ];
-    class
-        .strip_prefix("1.2.840.10008.5.1.4.1.1.")
-        .is_some_and(|rest| !NOT_IMAGES.iter().any(|family| rest.starts_with(family)))
+    let Some(rest) = class.strip_prefix("1.2.840.10008.5.1.4.1.1.") else {
+        return false;
+    };
+    // Of the radiotherapy classes only RT Image (481.1) and RT Dose (481.2) carry pixels.
+    if let Some(rt) = rest.strip_prefix("481.") {
+        return rt == "1" || rt == "2";
+    }
+    !NOT_IMAGES.iter().any(|family| rest.starts_with(family))
 }
 
 // ---- element access helpers -------------------------------------------------------

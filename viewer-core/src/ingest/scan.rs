@@ -199,7 +199,10 @@ impl Scanner<'_> {
                     // At the top level, trailing bytes after the pixel data, and zero padding,
                     // are tolerated; a partial element header anywhere else means the file is cut.
                     if let (Some(s), false) = (summary.as_deref_mut(), in_item_undefined) {
-                        let padding = self.buf.get(pos..end).is_some_and(|b| b.iter().all(|&x| x == 0));
+                        let padding = self
+                            .buf
+                            .get(pos..end)
+                            .is_some_and(|b| b.iter().all(|&x| x == 0));
                         if s.has_pixel_data || padding {
                             return Ok(pos);
                         }

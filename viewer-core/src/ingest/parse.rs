@@ -634,9 +634,10 @@ fn primitive_to_le_bytes(
 /// images (structured reports, presentation states, RT plans/structures/records, encapsulated
 /// documents, waveforms, raw data, registrations, spectroscopy, surfaces...), everything else is.
 fn is_image_storage(class: &str) -> bool {
+    // An entry ending in "." is a whole family; the others are single classes.
     const NOT_IMAGES: &[&str] = &[
-        "88.", "11.", "104.", "9.", "66", "67", "4.2", "68.", "78.", "79.", "80.", "81.", "82.",
-        "90.", "91.", "200.", "501.", "601.",
+        "88.", "11.", "104.", "9.", "68.", "78.", "79.", "80.", "81.", "82.", "90.", "91.", "200.",
+        "501.", "601.", "4.2", "66", "66.1", "66.2", "66.3", "66.5", "66.6", "67",
     ];
     let Some(rest) = class.strip_prefix("1.2.840.10008.5.1.4.1.1.") else {
         return false;
@@ -645,7 +646,13 @@ fn is_image_storage(class: &str) -> bool {
     if let Some(rt) = rest.strip_prefix("481.") {
         return rt == "1" || rt == "2";
     }
-    !NOT_IMAGES.iter().any(|family| rest.starts_with(family))
+    !NOT_IMAGES.iter().any(|&not| {
+        if not.ends_with('.') {
+            rest.starts_with(not)
+        } else {
+            rest == not
+        }
+    })
 }
 
 // ---- element access helpers -------------------------------------------------------
@@ -927,4 +934,39 @@ fn palette_of(obj: &InMemDicomObject) -> Option<Palette> {
         green,
         blue,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_image_storage;
+
+    #[test]
+    fn image_storage_classes_are_told_from_other_objects() {
+        for image in [
+            "1.2.840.10008.5.1.4.1.1.2",      // CT
+            "1.2.840.10008.5.1.4.1.1.2.1",    // enhanced CT
+            "1.2.840.10008.5.1.4.1.1.13.1.2", // X-ray 3D craniofacial (CBCT)
+            "1.2.840.10008.5.1.4.1.1.1.3",    // intra-oral X-ray
+            "1.2.840.10008.5.1.4.1.1.481.1",  // RT image
+            "1.2.840.10008.5.1.4.1.1.481.2",  // RT dose
+            "1.2.840.10008.5.1.4.1.1.66.4",   // segmentation
+            "1.2.840.10008.5.1.4.1.1.77.1.4", // VL photographic
+        ] {
+            assert!(is_image_storage(image), "{image}");
+        }
+        for other in [
+            "1.2.840.10008.1.3.10",           // DICOMDIR
+            "1.2.840.10008.5.1.4.1.1.88.11",  // basic text SR
+            "1.2.840.10008.5.1.4.1.1.11.1",   // presentation state
+            "1.2.840.10008.5.1.4.1.1.104.1",  // encapsulated PDF
+            "1.2.840.10008.5.1.4.1.1.481.5",  // RT plan
+            "1.2.840.10008.5.1.4.1.1.481.3",  // RT structure set
+            "1.2.840.10008.5.1.4.1.1.481.12", // RT second-generation
+            "1.2.840.10008.5.1.4.1.1.9.1.1",  // waveform
+            "1.2.840.10008.5.1.4.1.1.66",     // raw data
+            "",
+        ] {
+            assert!(!is_image_storage(other), "{other}");
+        }
+    }
 }

@@ -174,6 +174,13 @@ export async function openFolder(page, dir) {
   return waitForEvent(page, 'lucent:loaded', { since });
 }
 
+/** Opens files through the #open-files input and waits for lucent:loaded. */
+export async function openFiles(page, files) {
+  const since = await mark(page);
+  await page.setInputFiles('#open-files', files);
+  return waitForEvent(page, 'lucent:loaded', { since });
+}
+
 /** The viewer's drawn image as raw RGBA (Buffer) plus its rect in canvas pixels. */
 export async function imagePixels(page) {
   const { rect, b64 } = await page.evaluate(() => {

@@ -5,6 +5,9 @@
 //! upsampled for native data), JPEG colour codestreams as the codec returns them (RGB).
 
 mod jpeg;
+mod jpeg12;
+mod jpeg2000;
+mod jpegls;
 mod native;
 mod rle;
 
@@ -153,8 +156,13 @@ pub const NATIVE_TRANSFER_SYNTAXES: &[&str] = &[
 ];
 const RLE: &str = "1.2.840.10008.1.2.5";
 const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 const JPEG_LOSSLESS: &str = "1.2.840.10008.1.2.4.57";
 const JPEG_LOSSLESS_SV1: &str = "1.2.840.10008.1.2.4.70";
+const JPEG_2000_LOSSLESS: &str = "1.2.840.10008.1.2.4.90";
+const JPEG_2000: &str = "1.2.840.10008.1.2.4.91";
+const JPEG_LS_LOSSLESS: &str = "1.2.840.10008.1.2.4.80";
+const JPEG_LS: &str = "1.2.840.10008.1.2.4.81";
 
 /// Transfer syntaxes this build decodes.
 pub const SUPPORTED_TRANSFER_SYNTAXES: &[&str] = &[
@@ -164,8 +172,13 @@ pub const SUPPORTED_TRANSFER_SYNTAXES: &[&str] = &[
     "1.2.840.10008.1.2.1.99",
     RLE,
     JPEG_BASELINE,
+    JPEG_EXTENDED,
     JPEG_LOSSLESS,
     JPEG_LOSSLESS_SV1,
+    JPEG_2000_LOSSLESS,
+    JPEG_2000,
+    JPEG_LS_LOSSLESS,
+    JPEG_LS,
 ];
 
 /// Human name of a transfer syntax UID, when known.
@@ -424,6 +437,18 @@ fn decode_frame_inner(instance: &Instance, frame: u32) -> Result<Frame, Error> {
             JPEG_BASELINE | JPEG_LOSSLESS | JPEG_LOSSLESS_SV1 => {
                 let data = frame_fragments(instance, offset_table, fragments, frame, true)?;
                 jpeg::decode(instance, &data)
+            }
+            JPEG_EXTENDED => {
+                let data = frame_fragments(instance, offset_table, fragments, frame, true)?;
+                jpeg12::decode(instance, &data)
+            }
+            JPEG_2000_LOSSLESS | JPEG_2000 => {
+                let data = frame_fragments(instance, offset_table, fragments, frame, false)?;
+                jpeg2000::decode(instance, &data)
+            }
+            JPEG_LS_LOSSLESS | JPEG_LS => {
+                let data = frame_fragments(instance, offset_table, fragments, frame, true)?;
+                jpegls::decode(instance, &data)
             }
             _ if NATIVE_TRANSFER_SYNTAXES.contains(&ts) => Err(Error::malformed(format!(
                 "encapsulated pixel data in native transfer syntax {ts}"

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -15,7 +16,7 @@ const pkg = path.join(repo, 'www', 'pkg');
 const corpus = process.env.LUCENT_CORPUS || path.resolve(repo, '..', 'shared', 'corpus');
 const cli = process.env.LUCENT_CLI || path.join(repo, 'target', 'release', 'lucent');
 
-const { default: init, Library } = await import(path.join(pkg, 'viewer_wasm.js'));
+const { default: init, Library, normalizeFile } = await import(path.join(pkg, 'viewer_wasm.js'));
 const wasm = await init({ module_or_path: fs.readFileSync(path.join(pkg, 'viewer_wasm_bg.wasm')) });
 
 function corpusFiles() {
@@ -25,10 +26,8 @@ function corpusFiles() {
     return null;
   }
   const rows = fs.readFileSync(path.join(corpus, 'EXPECTED.tsv'), 'utf8').trim().split('\n').slice(1);
-  return rows.map((row) => {
-    const [file, status] = row.split('\t');
-    return { file, status };
-  });
+  const header = fs.readFileSync(path.join(corpus, 'EXPECTED.tsv'), 'utf8').split('\n')[0].split('\t');
+  return rows.map((row) => Object.fromEntries(row.split('\t').map((v, i) => [header[i], v])));
 }
 
 const CODE = /^[a-z]+(-[a-z]+)*$/;
@@ -103,4 +102,46 @@ test('wasm renders the same RGBA as the native lucent render', (t) => {
       lib.free();
     }
   }
+});
+
+// Issue: "the same conformance through the wasm build: identical hashes to native". Every file the wasm
+// decodes must give the native `lucent decode` bytes, and the reference's where the comparison is exact.
+test('the wasm build decodes every corpus file to the same bytes as native and the reference', (t) => {
+  const files = corpusFiles();
+  if (!files) return t.skip('corpus not found');
+  if (!fs.existsSync(cli)) assert.fail(`native CLI not built at ${cli}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lucent-wasm-decode-'));
+  const mismatches = [];
+  let same = 0;
+  let exact = 0;
+  for (const row of files) {
+    const file = path.join(corpus, row.file);
+    let wasmSha = null;
+    let wasmCode = null;
+    try {
+      const n = normalizeFile(row.file, fs.readFileSync(file));
+      wasmSha = crypto.createHash('sha256').update(n.bytes()).digest('hex');
+      n.free();
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) assert.fail(`wasm trapped (a Rust panic) on ${row.file}`);
+      wasmCode = e.code;
+    }
+    const out = path.join(tmp, 'out');
+    const native = spawnSync(cli, ['decode', file, '--out', out], { encoding: 'utf8' });
+    const nativeSha = native.status === 0 ? JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')).sha256 : null;
+    fs.rmSync(out, { recursive: true, force: true });
+    if (wasmSha !== nativeSha) {
+      mismatches.push(`${row.file}: wasm ${wasmSha ?? wasmCode} native ${nativeSha ?? 'error'}`);
+      continue;
+    }
+    if (wasmSha) same++;
+    if (wasmSha && row.status === 'decoded' && row.compare === 'exact') {
+      if (wasmSha !== row.ref_sha256) mismatches.push(`${row.file}: wasm/native ${wasmSha} reference ${row.ref_sha256}`);
+      else exact++;
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+  console.log(`wasm decode: ${same} files identical to native, ${exact} of them also identical to the reference`);
+  assert.deepEqual(mismatches, []);
+  assert.ok(exact > 300, `only ${exact} exact matches: the comparison did not really run`);
 });

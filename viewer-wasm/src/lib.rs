@@ -44,6 +44,44 @@ fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
+/// One file's stored values, normalised exactly as `lucent decode` writes them (see the corpus README):
+/// used to check that the wasm build decodes every file to the same bytes as the native one.
+#[wasm_bindgen]
+pub struct Normalized {
+    inner: viewer_core::decode::Normalized,
+}
+
+#[wasm_bindgen]
+impl Normalized {
+    /// "u1", "i2", ... as in the corpus's `ref_dtype` without the byte-order mark.
+    pub fn dtype(&self) -> String {
+        self.inner.dtype.to_owned()
+    }
+
+    /// frames, rows, columns[, samples]
+    pub fn shape(&self) -> Vec<u32> {
+        self.inner
+            .shape
+            .iter()
+            .map(|&d| u32::try_from(d).unwrap_or(u32::MAX))
+            .collect()
+    }
+
+    /// Little-endian values of every frame (a copy into JS memory).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.inner.bytes.clone()
+    }
+}
+
+/// Parses and decodes a whole file to its normalised stored values.
+#[wasm_bindgen(js_name = normalizeFile)]
+pub fn normalize_file(path: &str, bytes: Vec<u8>) -> Result<Normalized, JsValue> {
+    let instance = viewer_core::ingest::read_instance(path, bytes).map_err(js_error)?;
+    viewer_core::decode::normalize_all(&instance)
+        .map(|inner| Normalized { inner })
+        .map_err(js_error)
+}
+
 /// Every file of one study session, and the RGBA buffer the viewport is rendered into.
 #[wasm_bindgen]
 pub struct Library {

@@ -7,7 +7,9 @@ use std::time::Instant;
 use crate::artifacts::build_all;
 use crate::process::{cargo, command, repo_root, run, run_counted, show, Res, Tally};
 use crate::server::serve;
-use crate::setup::{ensure_chromium, ensure_npm_packages, ensure_wasm_target, WASM_TARGET};
+use crate::setup::{
+    ensure_chromium, ensure_npm_packages, ensure_oracle, ensure_wasm_target, WASM_TARGET,
+};
 
 const STEPS: usize = 7;
 
@@ -87,7 +89,14 @@ pub fn test() -> Res<()> {
     })?;
     let mut tally = Tally::default();
     steps.step("cargo test", || {
-        run_counted(cargo().args(["test", "--workspace"]), &mut tally)
+        let mut cmd = cargo();
+        cmd.args(["test", "--workspace"]);
+        // the lossy corpus test runs the reference decoder; install it first when missing
+        if let Some(oracle) = ensure_oracle(&corpus_dir(&root))? {
+            cmd.env("LUCENT_ORACLE", &oracle.dir)
+                .env("ORACLE_VENV", &oracle.venv);
+        }
+        run_counted(&mut cmd, &mut tally)
     })?;
     let built = steps.step("build wasm + CLI + demo", build_all)?;
 

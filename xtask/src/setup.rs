@@ -1,6 +1,7 @@
 //! Installs the tools the build and tests need, checking first so that a second run costs
 //! only a few version probes: the wasm32 target, the wasm-bindgen CLI at the crate's exact
-//! version, the npm dev packages, and Chromium.
+//! version, the npm dev packages, Chromium, and the reference decoder (oracle) the lossy corpus
+//! test runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -192,6 +193,69 @@ pub fn ensure_chromium() -> Res<PathBuf> {
     } else {
         Err(format!(
             "apt-get installed chromium but {DEFAULT_CHROMIUM} is still missing"
+        ))
+    }
+}
+
+/// The reference decoder the lossy corpus test runs (tests/tests/lossy.rs).
+pub struct Oracle {
+    /// Holds decode_reference.py and setup.sh.
+    pub dir: PathBuf,
+    /// The Python venv setup.sh makes.
+    pub venv: PathBuf,
+}
+
+/// Python modules the oracle needs; a venv that cannot import them all is (re)made by setup.sh.
+const ORACLE_MODULES: &str = "import numpy, pydicom, pylibjpeg, libjpeg, openjpeg, gdcm";
+
+/// The oracle at `$LUCENT_ORACLE`, else the corpus directory's sibling `oracle`, with its venv at
+/// `$ORACLE_VENV` (default /tmp/oracle-venv). Runs its setup.sh (apt-get + pip, about 30 s, needs
+/// root) only when the venv's Python is missing or cannot import the decoders. `None` when there is
+/// no oracle directory at all (the test then reports that it did not run, or fails when CI=true).
+pub fn ensure_oracle(corpus: &Path) -> Res<Option<Oracle>> {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let dir = non_empty("LUCENT_ORACLE").map_or_else(
+        || corpus.parent().unwrap_or(corpus).join("oracle"),
+        PathBuf::from,
+    );
+    let venv =
+        non_empty("ORACLE_VENV").map_or_else(|| PathBuf::from("/tmp/oracle-venv"), PathBuf::from);
+    let setup = dir.join("setup.sh");
+    if !setup.is_file() {
+        eprintln!(
+            "xtask: no oracle at {} (set LUCENT_ORACLE): the lossy comparison will not run",
+            dir.display()
+        );
+        return Ok(None);
+    }
+    let python = venv.join("bin/python");
+    let ready = || probe(Command::new(&python).args(["-c", ORACLE_MODULES])).is_some();
+    if ready() {
+        return Ok(Some(Oracle { dir, venv }));
+    }
+    if !is_root() {
+        println!(
+            "sudo ORACLE_VENV={} bash {}",
+            venv.display(),
+            setup.display()
+        );
+        return Err(format!(
+            "the oracle venv {} is missing or incomplete; make it with the command above (root: apt-get + pip)",
+            venv.display()
+        ));
+    }
+    eprintln!(
+        "xtask: installing the reference decoder (oracle) into {} (about 30 s)",
+        venv.display()
+    );
+    run(Command::new("bash").arg(&setup).env("ORACLE_VENV", &venv))?;
+    if ready() {
+        Ok(Some(Oracle { dir, venv }))
+    } else {
+        Err(format!(
+            "{} ran but {} still cannot `{ORACLE_MODULES}`",
+            setup.display(),
+            python.display()
         ))
     }
 }

@@ -182,14 +182,7 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
         )
     };
     let photometric = out_photometric.to_string();
-    Ok(Frame {
-        rows: instance.rows(),
-        columns: instance.columns(),
-        samples_per_pixel: instance.samples_per_pixel(),
-        index: 0,
-        photometric,
-        data,
-    })
+    Ok(Frame::of(instance, photometric, data))
 }
 
 #[cfg(test)]

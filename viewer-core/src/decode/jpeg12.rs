@@ -71,12 +71,9 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
     // samples are 0..4095; clamp defensively before reinterpreting as the stored pattern
     let values = image.data.iter().map(|&v| v.clamp(0, 4095) as u32);
     let data = from_raw_u32(kind, bits, values, n);
-    Ok(Frame {
-        rows: instance.rows(),
-        columns: instance.columns(),
-        samples_per_pixel: instance.samples_per_pixel(),
-        index: 0,
-        photometric: instance.photometric().to_string(),
+    Ok(Frame::of(
+        instance,
+        instance.photometric().to_string(),
         data,
-    })
+    ))
 }

@@ -238,14 +238,7 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
     } else {
         instance.photometric().to_string()
     };
-    Ok(Frame {
-        rows: instance.rows(),
-        columns: instance.columns(),
-        samples_per_pixel: instance.samples_per_pixel(),
-        index: 0,
-        photometric,
-        data,
-    })
+    Ok(Frame::of(instance, photometric, data))
 }
 
 #[cfg(test)]

@@ -136,6 +136,20 @@ pub struct Frame {
     pub data: Samples,
 }
 
+impl Frame {
+    /// A decoded frame of `instance` (frame number set by the dispatcher).
+    fn of(instance: &Instance, photometric: impl Into<String>, data: Samples) -> Frame {
+        Frame {
+            rows: instance.rows(),
+            columns: instance.columns(),
+            samples_per_pixel: instance.samples_per_pixel(),
+            index: 0,
+            photometric: photometric.into(),
+            data,
+        }
+    }
+}
+
 /// All frames of an instance, normalised as in the corpus README.
 #[derive(Debug, Clone)]
 pub struct Normalized {

@@ -30,14 +30,7 @@ pub(super) fn decode(instance: &Instance, data: &[u8], frame: u32) -> Result<Fra
             let byte = data[(bit / 8) as usize];
             out.push((byte >> (bit % 8)) & 1);
         }
-        return Ok(Frame {
-            rows: instance.rows(),
-            columns: instance.columns(),
-            samples_per_pixel: instance.samples_per_pixel(),
-            index: 0,
-            photometric: out_photometric,
-            data: Samples::U8(out),
-        });
+        return Ok(Frame::of(instance, out_photometric, Samples::U8(out)));
     }
 
     let frame_len = native_frame_len(rows, cols, spp, ba, photometric, instance.float_bits());
@@ -96,14 +89,7 @@ pub(super) fn decode(instance: &Instance, data: &[u8], frame: u32) -> Result<Fra
             samples.len()
         )));
     }
-    Ok(Frame {
-        rows: instance.rows(),
-        columns: instance.columns(),
-        samples_per_pixel: instance.samples_per_pixel(),
-        index: 0,
-        photometric: out_photometric,
-        data: samples,
-    })
+    Ok(Frame::of(instance, out_photometric, samples))
 }
 
 /// YBR 4:2:2 (Y1 Y2 Cb Cr per pixel pair) to full resolution (Y Cb Cr per pixel).

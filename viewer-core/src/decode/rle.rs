@@ -89,14 +89,11 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
     });
     let bs = Bits::of(instance, kind);
     let data = from_raw_u32(kind, bs, values, n);
-    Ok(Frame {
-        rows: instance.rows(),
-        columns: instance.columns(),
-        samples_per_pixel: instance.samples_per_pixel(),
-        index: 0,
-        photometric: instance.photometric().to_string(),
+    Ok(Frame::of(
+        instance,
+        instance.photometric().to_string(),
         data,
-    })
+    ))
 }
 
 #[cfg(test)]

@@ -51,22 +51,7 @@ fn read_meta(bytes: &[u8], mut pos: usize) -> (Meta, usize) {
         let elem = u16::from_le_bytes([bytes[pos + 2], bytes[pos + 3]]);
         let vr = [bytes[pos + 4], bytes[pos + 5]];
         let (len, value) = if scan::is_vr(vr) {
-            if matches!(
-                &vr,
-                b"OB"
-                    | b"OD"
-                    | b"OF"
-                    | b"OL"
-                    | b"OV"
-                    | b"OW"
-                    | b"SQ"
-                    | b"UC"
-                    | b"UN"
-                    | b"UR"
-                    | b"UT"
-                    | b"SV"
-                    | b"UV"
-            ) {
+            if scan::long_length_vr(vr) {
                 if pos + 12 > bytes.len() {
                     break;
                 }

@@ -56,7 +56,7 @@ pub(crate) fn is_vr(b: [u8; 2]) -> bool {
     VR::from_binary(b).is_some()
 }
 
-fn long_length_vr(vr: [u8; 2]) -> bool {
+pub(crate) fn long_length_vr(vr: [u8; 2]) -> bool {
     matches!(
         &vr,
         b"OB"

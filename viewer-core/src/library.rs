@@ -777,6 +777,28 @@ mod tests {
     }
 
     #[test]
+    fn palette_colour_without_a_palette_is_an_error_not_grey() {
+        let mut lib = Library::new();
+        let r = lib.add_file(
+            "pal",
+            TestSlice {
+                photometric: "PALETTE COLOR",
+                ..TestSlice::default()
+            }
+            .file(),
+        );
+        assert_eq!(r.status, "image");
+        let mut img = RgbaImage::default();
+        let window = Window {
+            center: 0.0,
+            width: 100.0,
+        };
+        let e = lib.render(0, 0, window, &mut img).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::UnsupportedPixelFormat);
+        assert_eq!(e.file(), Some("pal"));
+    }
+
+    #[test]
     fn cache_is_bounded() {
         let mut lib = Library::new();
         for k in 0..20 {

@@ -163,6 +163,13 @@ fn render_inner(
             });
             return Ok(());
         }
+        if frame.photometric == "PALETTE COLOR" {
+            // Indices shown as grey would look like a plausible image and be wrong.
+            return Err(Error::unsupported_pixel_format(
+                "PALETTE COLOR without a usable palette (segmented palettes are not supported yet)",
+            )
+            .with_file(instance.path()));
+        }
         let (slope, intercept) = instance.frame_rescale(frame.index);
         let invert = frame.photometric == "MONOCHROME1";
         let f = |x: f64| {

@@ -38,16 +38,6 @@ function el(tag, className, text) {
   return node;
 }
 
-/** Position along the slice normal in mm: Slice Location if present, else IPP projected on the normal. */
-export function slicePosition(info) {
-  if (info?.slice_location != null) return info.slice_location;
-  const p = info?.position;
-  const o = info?.orientation;
-  if (!p || !o) return null;
-  const n = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
-  return p[0] * n[0] + p[1] * n[1] + p[2] * n[2];
-}
-
 export class LucentViewer extends HTMLElement {
   constructor() {
     super();
@@ -513,7 +503,7 @@ export class LucentViewer extends HTMLElement {
     lines('tl', [info?.patient_name ?? row?.patient_name, patientId && `ID: ${patientId}`]);
     lines('tr', [fmtDate(info?.study_date ?? row?.study_date), info?.study_description ?? row?.study_description,
       info?.modality ?? row?.modality]);
-    const position = slicePosition(info);
+    const position = info?.slice_location ?? null;   // mm along the slice normal, computed by the core
     lines('bl', [
       `Se: ${info?.series_number ?? row?.number ?? '–'} ${info?.series_description ?? row?.description ?? ''}`.trim(),
       `Im: ${(this._drawn?.slice ?? this._slice) + 1} / ${this._sliceCount}`,   // the image shown, not the one requested

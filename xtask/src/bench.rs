@@ -1,12 +1,14 @@
-//! `cargo xtask bench [NAME]`: browser benchmarks against the real page served from www/.
-//! Each bench is a node script in tests/bench/ that drives Chromium through playwright-core.
+//! `cargo xtask bench [NAME]`: benchmarks, each a node script in tests/bench/.
+//! `load` drives Chromium through playwright-core against the real page served from www/;
+//! `decode` times the wasm in www/pkg/ against Cornerstone's codecs on the WG04 corpus, in Node.
 
 use crate::artifacts::build_all;
+use crate::ci::corpus_dir;
 use crate::process::{command, repo_root, run, show, Res};
 use crate::server::serve;
 use crate::setup::{ensure_chromium, ensure_npm_packages};
 
-pub const BENCHES: [&str; 1] = ["load"];
+pub const BENCHES: [&str; 2] = ["load", "decode"];
 
 pub fn bench(names: &[String]) -> Res<()> {
     let selected: Vec<&str> = if names.is_empty() {
@@ -20,7 +22,12 @@ pub fn bench(names: &[String]) -> Res<()> {
             BENCHES.join(", ")
         ));
     }
-    let chromium = ensure_chromium()?;
+    // Only the browser bench needs Chromium.
+    let chromium = if selected.contains(&"load") {
+        Some(ensure_chromium()?)
+    } else {
+        None
+    };
     ensure_npm_packages()?;
     let built = build_all()?;
     let root = repo_root();
@@ -46,7 +53,14 @@ pub fn bench(names: &[String]) -> Res<()> {
                     .env("LUCENT_BASE_URL", server.url())
                     .env("BENCH_DIR", &dir)
                     .env("BENCH_RESULT", root.join("target/bench/load.json"))
-                    .env("CHROMIUM", &chromium))?;
+                    .env("CHROMIUM", chromium.as_ref().ok_or("no Chromium")?))?;
+            }
+            "decode" => {
+                let corpus = corpus_dir(&root);
+                run(command("node")
+                    .arg("tests/bench/decode.mjs")
+                    .env("LUCENT_CORPUS", &corpus)
+                    .env("BENCH_RESULT", root.join("target/bench/decode.json")))?;
             }
             _ => unreachable!("checked against BENCHES above"),
         }

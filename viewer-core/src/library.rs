@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::decode::{decode_frame, Frame};
 use crate::error::Error;
 use crate::ingest::{parse, Instance, NonImage, Parsed};
-use crate::render::{render_frame, RgbaImage};
+use crate::render::{check_displayable, render_frame, RgbaImage};
 use crate::window::{self, Window};
 
 /// Number of decoded frames kept by a [`Library`].
@@ -123,6 +123,12 @@ pub fn slice_normal(orientation: &[f64; 6]) -> Option<[f64; 3]> {
     ];
     let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
     (len.is_finite() && len > 1e-6).then(|| [n[0] / len, n[1] / len, n[2] / len])
+}
+
+/// A frame for the viewer: decoded, and only if it can be shown truthfully.
+fn decode_for_display(instance: &Instance, frame: u32) -> Result<Frame, Error> {
+    check_displayable(instance)?;
+    decode_frame(instance, frame)
 }
 
 fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
@@ -385,7 +391,7 @@ impl Library {
             self.cache.push(entry);
             return Ok(self.cache.len() - 1);
         }
-        let frame = decode_frame(&self.instances[sl.instance], sl.frame)?;
+        let frame = decode_for_display(&self.instances[sl.instance], sl.frame)?;
         if self.cache.len() >= CACHE_FRAMES {
             self.cache.remove(0);
         }
@@ -439,7 +445,7 @@ impl Library {
                 ok += 1;
                 continue;
             }
-            match decode_frame(&self.instances[sl.instance], sl.frame) {
+            match decode_for_display(&self.instances[sl.instance], sl.frame) {
                 Ok(_) => ok += 1,
                 Err(e) => {
                     if let Some(r) = self
@@ -796,6 +802,13 @@ mod tests {
         let e = lib.render(0, 0, window, &mut img).unwrap_err();
         assert_eq!(e.code(), ErrorCode::UnsupportedPixelFormat);
         assert_eq!(e.file(), Some("pal"));
+        // Decoding for the viewer says so too, so a slice that decodes always renders.
+        assert_eq!(lib.decode_series(0).expect("series"), 0);
+        let r = &lib.report()[0];
+        assert_eq!(
+            (r.status, r.code),
+            ("error", Some("unsupported-pixel-format"))
+        );
     }
 
     #[test]

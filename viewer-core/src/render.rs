@@ -109,6 +109,19 @@ fn ybr_to_rgb(y: f64, cb: f64, cr: f64, bits: u32, partial: bool) -> [f64; 3] {
     [r.clamp(0.0, max), g.clamp(0.0, max), b.clamp(0.0, max)]
 }
 
+/// Whether the instance can be shown truthfully: PALETTE COLOR needs its palette, since indices shown
+/// as grey would look like a plausible image and be wrong. The library checks this when it decodes, so
+/// a slice that decodes also renders.
+pub fn check_displayable(instance: &Instance) -> Result<(), Error> {
+    if instance.photometric() == "PALETTE COLOR" && instance.palette().is_none() {
+        return Err(Error::unsupported_pixel_format(
+            "PALETTE COLOR without a usable palette (segmented palettes are not supported yet)",
+        )
+        .with_file(instance.path()));
+    }
+    Ok(())
+}
+
 /// Render `frame` with `window` into `out` (resized only when dimensions change).
 ///
 /// Monochrome: modality LUT (per-frame Rescale when present), then the linear VOI
@@ -120,6 +133,7 @@ pub fn render_frame(
     window: Window,
     out: &mut RgbaImage,
 ) -> Result<(), Error> {
+    check_displayable(instance)?;
     render_inner(instance, frame, window, out).map_err(|e| e.with_file(instance.path()))
 }
 
@@ -162,13 +176,6 @@ fn render_inner(
                 i += 1;
             });
             return Ok(());
-        }
-        if frame.photometric == "PALETTE COLOR" {
-            // Indices shown as grey would look like a plausible image and be wrong.
-            return Err(Error::unsupported_pixel_format(
-                "PALETTE COLOR without a usable palette (segmented palettes are not supported yet)",
-            )
-            .with_file(instance.path()));
         }
         let (slope, intercept) = instance.frame_rescale(frame.index);
         let invert = frame.photometric == "MONOCHROME1";

@@ -4,7 +4,7 @@
 //! is validated against the DICOM attributes first and the decoder's memory budget is
 //! derived from the image size.
 
-use super::{from_raw_u32, jpeg, kind_of, Bits, Frame, Kind};
+use super::{jpeg, kind_of, Frame, Kind};
 use crate::error::Error;
 use crate::ingest::Instance;
 
@@ -67,13 +67,7 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
             image.data.len()
         )));
     }
-    let bits = Bits::of(instance, kind);
     // samples are 0..4095; clamp defensively before reinterpreting as the stored pattern
     let values = image.data.iter().map(|&v| v.clamp(0, 4095) as u32);
-    let data = from_raw_u32(kind, bits, values, n);
-    Ok(Frame::of(
-        instance,
-        instance.photometric().to_string(),
-        data,
-    ))
+    Ok(Frame::from_raw(instance, kind, values, n))
 }

@@ -12,7 +12,7 @@
 
 mod scan;
 
-use super::{from_raw_u32, kind_of, Bits, Frame, Kind};
+use super::{kind_of, Frame, Kind};
 use crate::error::Error;
 use crate::ingest::limits::MAX_DECODED_BYTES;
 use crate::ingest::Instance;
@@ -429,13 +429,8 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
         )));
     }
     let n = img.samples.len();
-    let bs = Bits::of(instance, kind);
-    let data = from_raw_u32(kind, bs, img.samples.iter().map(|&v| u32::from(v)), n);
-    Ok(Frame::of(
-        instance,
-        instance.photometric().to_string(),
-        data,
-    ))
+    let values = img.samples.iter().map(|&v| u32::from(v));
+    Ok(Frame::from_raw(instance, kind, values, n))
 }
 
 #[cfg(test)]

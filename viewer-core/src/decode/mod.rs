@@ -137,6 +137,18 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// A frame in the file's own photometric interpretation from a codec's unsigned sample values:
+    /// masked to Bits Stored and sign-extended as the pixel representation says.
+    fn from_raw(
+        instance: &Instance,
+        kind: Kind,
+        values: impl Iterator<Item = u32>,
+        len: usize,
+    ) -> Frame {
+        let data = from_raw_u32(kind, Bits::of(instance, kind), values, len);
+        Frame::of(instance, instance.photometric(), data)
+    }
+
     /// A decoded frame of `instance` (frame number set by the dispatcher).
     fn of(instance: &Instance, photometric: impl Into<String>, data: Samples) -> Frame {
         Frame {

@@ -1,7 +1,7 @@
 //! RLE Lossless (PS3.5 Annex G): a 64-byte header with up to 15 segment offsets, one
 //! PackBits-encoded segment per byte plane (most significant byte first) per sample.
 
-use super::{from_raw_u32, kind_of, Bits, Frame, Kind};
+use super::{kind_of, Frame, Kind};
 use crate::error::Error;
 use crate::ingest::Instance;
 
@@ -87,13 +87,7 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
         }
         v
     });
-    let bs = Bits::of(instance, kind);
-    let data = from_raw_u32(kind, bs, values, n);
-    Ok(Frame::of(
-        instance,
-        instance.photometric().to_string(),
-        data,
-    ))
+    Ok(Frame::from_raw(instance, kind, values, n))
 }
 
 #[cfg(test)]

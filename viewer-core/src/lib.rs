@@ -9,9 +9,11 @@ pub mod ingest;
 pub mod library;
 pub mod phantom;
 pub mod render;
+pub mod volume;
 pub mod window;
 
 pub use error::{Error, ErrorCode};
 pub use library::Library;
 pub use render::RgbaImage;
+pub use volume::Volume;
 pub use window::Window;

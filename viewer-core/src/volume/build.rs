@@ -1,0 +1,1 @@
+//! Series to volume (see the issue "CBCT volumes"): being written.

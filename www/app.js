@@ -66,10 +66,33 @@ const actions = {
   'close-problems': () => showProblems(false),
 };
 
+async function setLayout(name) {
+  const result = await viewer.setLayout(name);
+  const layout = viewer.layout;
+  for (const b of document.querySelectorAll('[data-layout]')) b.setAttribute('aria-pressed', String(b.dataset.layout === layout));
+  for (const g of document.querySelectorAll('.mpr-only')) g.hidden = layout !== 'mpr';
+  if (layout !== 'mpr' && !['window', 'pan', 'zoom'].includes(viewer.tool)) setTool('window');
+  if (layout === 'mpr') applySlab();
+  return result;
+}
+
+function applySlab() {
+  viewer.mpr?.setSlab(null, Number($('#slab-mm').value), $('#slab-mode').value);
+}
+$('#slab-mm').addEventListener('change', applySlab);
+$('#slab-mode').addEventListener('change', applySlab);
+viewer.addEventListener('lucent:layout', (e) => {
+  if (e.detail.layout === 'stack') {
+    for (const b of document.querySelectorAll('[data-layout]')) b.setAttribute('aria-pressed', String(b.dataset.layout === 'stack'));
+    for (const g of document.querySelectorAll('.mpr-only')) g.hidden = true;
+  }
+});
+
 document.addEventListener('click', (e) => {
   const button = e.target.closest('button');
   if (!button) return;
-  if (button.dataset.action) actions[button.dataset.action]?.();
+  if (button.dataset.layout) setLayout(button.dataset.layout);
+  else if (button.dataset.action) actions[button.dataset.action]?.();
   else if (button.dataset.preset) viewer.setPreset(button.dataset.preset);
   else if (button.dataset.tool) setTool(button.dataset.tool);
 });
@@ -80,6 +103,11 @@ document.addEventListener('keydown', (e) => {
   if (e.defaultPrevented || e.target.closest?.('input, textarea, select, lucent-viewer')) return;
   if (e.key === 'o' || e.key === 'O') {
     if (!e.ctrlKey && !e.metaKey && !e.altKey) actions.overlays();
+    e.preventDefault();
+    return;
+  }
+  if ((e.key === 'm' || e.key === 'M') && !e.ctrlKey && !e.metaKey && !e.altKey) {
+    setLayout(viewer.layout === 'mpr' ? 'stack' : 'mpr');
     e.preventDefault();
     return;
   }

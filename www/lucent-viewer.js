@@ -9,13 +9,17 @@
 //   window  setWindow(c, w)  resetWindow()  setPreset(id)     window/level in modality units
 //   zoom  setZoom(z[, x, y])  pan(dx, dy)  fit()  reset()     zoom: device pixels per image pixel
 //   imageRect()  canvas  overlays  tool  showMessage(text)  handleKey(event)  version
-// Events (bubbling, composed): lucent:ready, lucent:progress, lucent:rendered, lucent:loaded, lucent:error.
+//   layout  setLayout('stack' | 'mpr'[, {downsample}])  mpr (MprLayout: point, setPoint, view(pane), rotate,
+//   setSlab, measurements, addMeasurement, deleteMeasurement, maximize; see mpr.js)
+// Events (bubbling, composed): lucent:ready, lucent:progress, lucent:rendered, lucent:loaded, lucent:error,
+//   lucent:layout, lucent:mpr-rendered ({pane, view, window, labels}), lucent:measurement ({measurements}).
 // Attribute no-series hides the series browser. Styles: lucent-viewer.css.
 import { MSG } from './protocol.js';
 import { PRESETS } from './presets.js';
 import { Engine } from './engine.js';
 import { SeriesList } from './series-list.js';
 import { bindInput, handleKey } from './viewer-input.js';
+import { MprLayout, MEASURE_TOOLS, PANES } from './mpr.js';
 
 export { PRESETS };
 
@@ -124,6 +128,7 @@ export class LucentViewer extends HTMLElement {
 
     const stage = el('div', 'lv-stage');
     stage.append(this._viewport, this._slider);
+    this._stage = stage;
     this.replaceChildren(this._seriesList.element, stage);
 
     bindInput(this, this._viewport);
@@ -255,6 +260,7 @@ export class LucentViewer extends HTMLElement {
 
   _startLoad(items) {
     if (!this._built) this._build();
+    if (this._layout === 'mpr') this.setLayout('stack');
     this._engine.start();
     const gen = ++this._gen;
     this._loading?.resolve({ superseded: true });
@@ -381,7 +387,9 @@ export class LucentViewer extends HTMLElement {
     this._fitMode = true;
     this._navigated = true;
     this._syncSeriesUi();
-    return this._requestRender();
+    const rendered = this._requestRender();
+    if (this._layout === 'mpr') return rendered.then(() => this.setLayout('mpr')).then(() => this._lastDetail);
+    return rendered;
   }
 
   // ---- rendering -------------------------------------------------------------------------------------------
@@ -556,6 +564,7 @@ export class LucentViewer extends HTMLElement {
       throw new RangeError('setWindow needs a finite center and a width > 0');
     }
     this._window = { center, width };
+    if (this._layout === 'mpr' && this._mpr?.volume) this._mpr.setWindow(center, width);
     return this._requestRender();
   }
 
@@ -634,15 +643,74 @@ export class LucentViewer extends HTMLElement {
     this.classList.toggle('lv-no-overlays', !this._overlays);
   }
 
-  /** What a plain left drag does: 'window' | 'pan' | 'zoom'. */
+  /**
+   * What a plain left drag does: 'window' | 'pan' | 'zoom'; in MPR panes also 'crosshair' (the default there for
+   * 'window') and the measurement tools 'distance' | 'angle' | 'rectangle' | 'ellipse' | 'probe'.
+   */
   get tool() {
     return this._tool;
   }
 
   set tool(name) {
-    if (!['window', 'pan', 'zoom'].includes(name)) return;
+    if (!['window', 'pan', 'zoom', 'crosshair', ...MEASURE_TOOLS].includes(name)) return;
     this._tool = name;
     if (this._viewport) this._viewport.dataset.tool = name;
+  }
+
+  // ---- layout ----------------------------------------------------------------------------------------------
+
+  /** 'stack' (one viewport) or 'mpr' (axial, coronal, sagittal and the stack). */
+  get layout() {
+    return this._layout ?? 'stack';
+  }
+
+  /** The MPR layout object once MPR was opened (null before). */
+  get mpr() {
+    return this._mpr ?? null;
+  }
+
+  /**
+   * Switches layout. 'mpr' builds the current series' volume in the worker (once) and shows the three planes
+   * linked by a crosshair. Resolves with {volume} or {error} (e.g. limit-exceeded: retry with {downsample: 2}).
+   */
+  async setLayout(name, { downsample = 1 } = {}) {
+    if (name !== 'mpr') {
+      if (this._layout === 'mpr') {
+        this._layout = 'stack';
+        this.classList.remove('lv-layout-mpr');
+        this.replaceChildren(this._seriesList.element, this._stage);
+        this._emit('lucent:layout', { layout: 'stack' });
+      }
+      return { layout: 'stack' };
+    }
+    if (this._seriesIndex < 0) return { error: { code: 'not-found', message: 'No series is open.' } };
+    this._mpr ??= new MprLayout(this);
+    const gen = this._gen;
+    const series = this._seriesIndex;
+    if (this._layout !== 'mpr') {
+      this._layout = 'mpr';
+      this.classList.add('lv-layout-mpr');
+      this._mpr.stackCell.replaceChildren(this._stage);
+      this.replaceChildren(this._seriesList.element, this._mpr.element);
+    }
+    if (this._mpr.series === series && this._mpr.volume && this._mprGen === gen) return { volume: this._mpr.volume };
+    this._showMessage('Building the volume…');
+    const result = await this._mpr.open(series, { downsample });
+    if (gen !== this._gen) return { superseded: true };
+    this._showMessage('');
+    if (result.error) {
+      await this.setLayout('stack');
+      const hint = result.error.code === 'limit-exceeded' ? ' Try a downsampled volume.' : '';
+      this._showMessage(`MPR is not available for this series: ${result.error.message}${hint}`, 'error');
+      this._emit('lucent:error', { ...result.error, file: null });
+      return result;
+    }
+    this._mprGen = gen;
+    // The series' slices are now the volume's slices (their number changes if the volume was resampled).
+    if (result.series) this._setRows(result.series.map((r) => ({ ...r, decoded: r.slices })));
+    this._requestRender();
+    this._emit('lucent:layout', { layout: 'mpr', volume: result.volume, panes: PANES });
+    return { volume: result.volume };
   }
 
   /** Keyboard shortcuts (the page forwards keys typed outside the element); true if the key was used. */

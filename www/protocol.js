@@ -5,13 +5,16 @@
 //   {type:'render', id, gen, series, slice, center|null, width|null}  null window = the slice's default
 //   {type:'thumb', id, gen, series, size}                          middle slice, default window, <= size px
 //   {type:'info', id, gen, series, slice}                          sliceInfoJson
+//   {type:'volume', id, gen, series, maxBytes, downsample}         build the series' volume (MPR)
+//   {type:'mpr', id, gen, series, view:[13 numbers], mode, center, width}   render one MPR pane
+//   {type:'measure', id, gen, series, kind, points, plane}          distance/angle/rectangle/ellipse/probe
 // worker -> page
 //   {type:'ready', version}
 //   {type:'progress', gen, read, total, decoded, decodeTotal}
 //   {type:'tree', gen, tree, series:[summary], final}              study structure (throttled while loading)
 //   {type:'first-image', gen, series}                              first image file is in: show it now
 //   {type:'loaded', gen, files, images, errors, notes, series, tree}
-//   {type:'reply', id, gen, ok, ...}                               answer to render/thumb/info
+//   {type:'reply', id, gen, ok, ...}                               answer to render/thumb/info/volume/mpr/measure
 //   {type:'fatal', message}                                        wasm trap: the worker must be replaced
 
 export const MSG = Object.freeze({
@@ -19,6 +22,9 @@ export const MSG = Object.freeze({
   RENDER: 'render',
   THUMB: 'thumb',
   INFO: 'info',
+  VOLUME: 'volume',
+  MPR: 'mpr',
+  MEASURE: 'measure',
   READY: 'ready',
   PROGRESS: 'progress',
   TREE: 'tree',

@@ -1,6 +1,6 @@
 // The wasm lives here, never on the main thread: reading, parsing and decoding a study can take seconds and
 // the page must keep scrolling and windowing meanwhile. One Library per loaded study ("generation").
-import init, { Library, version } from './pkg/viewer_wasm.js';
+import init, { Library, Pane, version, planeLabelsJson, distanceMm, angleDeg } from './pkg/viewer_wasm.js';
 import { MSG, flattenTree } from './protocol.js';
 
 const READ_CONCURRENCY = 6;      // parallel file reads / fetches; addFile itself is serialised
@@ -216,6 +216,47 @@ async function renderSlice(msg, thumbSize = 0) {
   return { bitmap, series, slice, sliceCount: count, center, width, w, h, info };
 }
 
+// ---- MPR ------------------------------------------------------------------------------------------------------
+
+const panes = new Map();        // pane name -> Pane: one reused RGBA buffer in wasm memory per pane
+
+async function buildVolume(msg) {
+  const volume = JSON.parse(call(() => lib.buildVolume(msg.series, msg.maxBytes, msg.downsample ?? 1)));
+  // The series' slices are the volume's slices from now on (resampling may change their number).
+  return { volume, ...snapshotTree() };
+}
+
+async function renderMpr(msg) {
+  const key = String(msg.pane ?? '');
+  if (!panes.has(key)) panes.set(key, call(() => new Pane()));
+  const pane = panes.get(key);
+  const view = new Float64Array(msg.view);
+  call(() => pane.render(lib, msg.series, view, msg.mode, msg.center, msg.width));
+  const w = pane.width();
+  const h = pane.height();
+  const pixels = new Uint8ClampedArray(wasm.memory.buffer, pane.rgbaPtr(), pane.rgbaLen());
+  const bitmap = await createImageBitmap(new ImageData(pixels, w, h), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  const labels = JSON.parse(call(() => planeLabelsJson(view.subarray(0, 9))));
+  return { bitmap, w, h, labels };
+}
+
+function measure(msg) {
+  const p = msg.points.map((q) => new Float64Array(q));
+  switch (msg.kind) {
+    case 'distance':
+      return { result: { distance_mm: call(() => distanceMm(p[0], p[1])) } };
+    case 'angle':
+      return { result: { angle_deg: call(() => angleDeg(p[0], p[1], p[2])) } };
+    case 'rectangle':
+    case 'ellipse':
+      return { result: JSON.parse(call(() => lib.roiStatsJson(msg.series, new Float64Array(msg.plane), msg.kind, p[0], p[1]))) };
+    case 'probe':
+      return { result: JSON.parse(call(() => lib.probeJson(msg.series, p[0]))) };
+    default:
+      throw Object.assign(new Error(`unknown measurement '${msg.kind}'`), { code: 'invalid-argument' });
+  }
+}
+
 async function reply(msg, work) {
   await ready.catch(() => {});
   let result;
@@ -247,6 +288,15 @@ self.onmessage = ({ data: msg }) => {
       break;
     case MSG.INFO:
       reply(msg, async () => ({ info: JSON.parse(call(() => lib.sliceInfoJson(msg.series, msg.slice))) }));
+      break;
+    case MSG.VOLUME:
+      reply(msg, () => buildVolume(msg));
+      break;
+    case MSG.MPR:
+      reply(msg, () => renderMpr(msg));
+      break;
+    case MSG.MEASURE:
+      reply(msg, async () => measure(msg));
       break;
     default:
       break;

@@ -69,7 +69,8 @@ function recorder() {
   const waiters = [];
   const matches = (e, type, since, match) =>
     e.index >= since && e.type === type && Object.entries(match ?? {}).every(([k, v]) => e.detail?.[k] === v);
-  for (const type of ['lucent:ready', 'lucent:progress', 'lucent:rendered', 'lucent:loaded', 'lucent:error']) {
+  for (const type of ['lucent:ready', 'lucent:progress', 'lucent:rendered', 'lucent:loaded', 'lucent:error',
+    'lucent:layout', 'lucent:mpr-rendered', 'lucent:measurement']) {
     document.addEventListener(type, (ev) => {
       const e = { index: events.length, type, detail: ev.detail };
       events.push(e);
@@ -197,6 +198,18 @@ export async function imagePixels(page) {
     return { rect: { x, y, width: w, height: h, full: rect }, b64: btoa(s) };
   });
   return { rect, rgba: Buffer.from(b64, 'base64') };
+}
+
+/** Raw RGBA (Buffer) of a whole canvas found by selector (e.g. an MPR pane's image canvas). */
+export async function canvasPixels(page, selector) {
+  const { width, height, b64 } = await page.evaluate((selector) => {
+    const c = document.querySelector(selector);
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let s = '';
+    for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
+    return { width: c.width, height: c.height, b64: btoa(s) };
+  }, selector);
+  return { width, height, rgba: Buffer.from(b64, 'base64') };
 }
 
 /** Text of a corner overlay ('tl', 'tr', 'bl', 'br'). */

@@ -1,6 +1,8 @@
 //! `lucent`: the viewer's core on the command line. Every command runs the very code the browser runs,
 //! so `lucent render` produces exactly the pixels the viewport shows at 1:1.
 
+mod mpr;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -17,6 +19,12 @@ USAGE:
   lucent decode FILE --out DIR              stored values of every frame, normalised (see docs), + summary.json
   lucent demo OUT_DIR [--size N] [--slices N]
                                             write the synthetic CBCT head phantom as DICOM files
+  lucent mpr DIR --plane axial|coronal|sagittal|oblique [--normal X,Y,Z --up X,Y,Z] [--center X,Y,Z]
+             [--slab MM --mode avg|mip|minip] [--window C,W] [--size WxH] [--pixel MM] [--series N]
+             [--downsample N] [--json] --out OUT.png|OUT.rgba
+                                            a reslice of the series' volume, exactly as an MPR pane shows it
+  lucent measure DIR --from X,Y,Z --to X,Y,Z [--json]
+                                            distance between two patient points (mm) and the value at each
 ";
 
 fn main() -> ExitCode {
@@ -26,6 +34,8 @@ fn main() -> ExitCode {
         Some("render") => render_cmd(&args[1..]),
         Some("decode") => decode_cmd(&args[1..]),
         Some("demo") => demo(&args[1..]),
+        Some("mpr") => mpr::mpr_cmd(&args[1..]),
+        Some("measure") => mpr::measure_cmd(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -15,6 +15,7 @@ pub enum ErrorCode {
     LimitExceeded,
     NoPixelData,
     NotFound,
+    InvalidArgument,
 }
 
 impl ErrorCode {
@@ -30,6 +31,7 @@ impl ErrorCode {
             ErrorCode::LimitExceeded => "limit-exceeded",
             ErrorCode::NoPixelData => "no-pixel-data",
             ErrorCode::NotFound => "not-found",
+            ErrorCode::InvalidArgument => "invalid-argument",
         }
     }
 }
@@ -54,6 +56,7 @@ enum Kind {
     LimitExceeded(String),
     NoPixelData(String),
     NotFound(String),
+    InvalidArgument(String),
 }
 
 /// Error from viewer-core: what went wrong and, when known, in which file.
@@ -80,6 +83,7 @@ impl Error {
             Kind::LimitExceeded(_) => ErrorCode::LimitExceeded,
             Kind::NoPixelData(_) => ErrorCode::NoPixelData,
             Kind::NotFound(_) => ErrorCode::NotFound,
+            Kind::InvalidArgument(_) => ErrorCode::InvalidArgument,
         }
     }
 
@@ -103,6 +107,7 @@ impl Error {
             Kind::LimitExceeded(s) => format!("exceeds a safety limit ({s})"),
             Kind::NoPixelData(s) => format!("contains no pixel data ({s})"),
             Kind::NotFound(s) => format!("not found: {s}"),
+            Kind::InvalidArgument(s) => format!("invalid argument: {s}"),
         }
     }
 
@@ -142,12 +147,17 @@ impl Error {
     pub(crate) fn not_found(reason: impl Into<String>) -> Self {
         Self::new(Kind::NotFound(reason.into()))
     }
+    /// A caller passed a value the API cannot use (a bad view size, an unknown mode, a non-finite point).
+    pub fn invalid_argument(reason: impl Into<String>) -> Self {
+        Self::new(Kind::InvalidArgument(reason.into()))
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.kind, &self.file) {
             (Kind::NotFound(s), _) => write!(f, "Not found: {s}."),
+            (Kind::InvalidArgument(s), _) => write!(f, "Invalid argument: {s}."),
             (_, Some(file)) => write!(f, "File \"{file}\" {}.", self.reason()),
             (_, None) => write!(f, "The input {}.", self.reason()),
         }

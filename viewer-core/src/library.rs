@@ -7,6 +7,8 @@ use crate::decode::{decode_frame, Frame};
 use crate::error::Error;
 use crate::ingest::{parse, Instance, NonImage, Parsed};
 use crate::render::{check_displayable, render_frame, RgbaImage};
+use crate::volume::build::{self, BuildOptions, SliceRef, SliceSources};
+use crate::volume::Volume;
 use crate::window::{self, Window};
 
 /// Number of decoded frames kept by a [`Library`].
@@ -110,6 +112,16 @@ pub struct Library {
     report: Vec<FileReport>,
     /// Small LRU of decoded frames, most recent last.
     cache: Vec<(Slice, Frame)>,
+    /// Volumes built so far. Once a series has one, its stack view shows the volume's slices (the files'
+    /// pixel data went into the volume and was released).
+    volumes: Vec<BuiltVolume>,
+}
+
+struct BuiltVolume {
+    series: usize,
+    volume: Volume,
+    /// The source slice nearest to each volume slice (file details for the stack view).
+    sources: SliceSources,
 }
 
 /// Unit normal of an Image Orientation (Patient): row direction x column direction.
@@ -307,7 +319,7 @@ impl Library {
                 modality: first.modality().to_string(),
                 rows: first.rows(),
                 columns: first.columns(),
-                slices: s.slices.len(),
+                slices: self.volume(index).map_or(s.slices.len(), |v| v.dims[2]),
             });
         }
         tree
@@ -339,12 +351,101 @@ impl Library {
 
     /// Number of slices of a series.
     pub fn slice_count(&self, series: usize) -> Result<usize, Error> {
-        Ok(self.series_ref(series)?.slices.len())
+        let n = self.series_ref(series)?.slices.len();
+        Ok(self.volume(series).map_or(n, |v| v.dims[2]))
+    }
+
+    fn built(&self, series: usize) -> Option<&BuiltVolume> {
+        self.volumes.iter().find(|b| b.series == series)
+    }
+
+    /// The volume of a series, once [`Library::build_volume`] built it.
+    pub fn volume(&self, series: usize) -> Option<&Volume> {
+        self.built(series).map(|b| &b.volume)
+    }
+
+    /// Builds (once) the volume of a series (see [`crate::volume::build`]). Its files' pixel data is released
+    /// as it goes into the volume, and from then on the series' slices are the volume's slices. Images whose
+    /// decoding already failed are left out (and said in the volume's warnings).
+    pub fn build_volume(
+        &mut self,
+        series: usize,
+        options: &BuildOptions,
+    ) -> Result<&Volume, Error> {
+        if let Some(at) = self.volumes.iter().position(|b| b.series == series) {
+            return Ok(&self.volumes[at].volume);
+        }
+        let slices: Vec<SliceRef> = self
+            .series_ref(series)?
+            .slices
+            .iter()
+            .map(|sl| SliceRef {
+                instance: sl.instance,
+                frame: sl.frame,
+            })
+            .collect();
+        self.cache.retain(|(sl, _)| {
+            !slices
+                .iter()
+                .any(|r| r.instance == sl.instance && r.frame == sl.frame)
+        });
+        let failed: Vec<bool> = self
+            .instance_report
+            .iter()
+            .map(|&r| self.report.get(r).is_some_and(|r| r.status == "error"))
+            .collect();
+        let (volume, sources) = build::build(
+            &mut self.instances,
+            &slices,
+            |i| failed.get(i).copied().unwrap_or(false),
+            options,
+        )?;
+        self.volumes.push(BuiltVolume {
+            series,
+            volume,
+            sources,
+        });
+        Ok(&self.volumes[self.volumes.len() - 1].volume)
+    }
+
+    /// The source slice behind slice `slice` of a series (for a built volume: the nearest source slice).
+    fn source_slice(&self, series: usize, slice: usize) -> Result<Slice, Error> {
+        match self.built(series) {
+            Some(b) => b
+                .sources
+                .get(slice)
+                .map(|r| Slice {
+                    instance: r.instance,
+                    frame: r.frame,
+                })
+                .ok_or_else(|| {
+                    Error::not_found(format!(
+                        "slice {slice} of series {series} (its volume has {} slices)",
+                        b.sources.len()
+                    ))
+                }),
+            None => self.slice(series, slice),
+        }
     }
 
     /// Description of one slice.
     pub fn slice_info(&self, series: usize, slice: usize) -> Result<SliceInfo, Error> {
-        let sl = self.slice(series, slice)?;
+        let mut info = self.slice_info_of(series, self.source_slice(series, slice)?)?;
+        if let Some(v) = self.volume(series) {
+            // The volume's own slice: its position, grid and (for resampled volumes) modality values.
+            let position = v.voxel_to_world([0.0, 0.0, slice as f64]);
+            info.slice_location = Some(dot(position, v.slice_normal()));
+            info.position = Some(position);
+            info.pixel_spacing = Some([v.spacing[1], v.spacing[0]]);
+            info.columns = v.dims[0] as u32;
+            info.rows = v.dims[1] as u32;
+            info.rescale_slope = v.slope;
+            info.rescale_intercept = v.intercept;
+        }
+        Ok(info)
+    }
+
+    fn slice_info_of(&self, series: usize, sl: Slice) -> Result<SliceInfo, Error> {
         let i = &self.instances[sl.instance];
         let position = i.image_position(sl.frame);
         let orientation = i.image_orientation().or_else(|| {
@@ -401,6 +502,13 @@ impl Library {
 
     /// Default window of a slice (file's first window, else the data range).
     pub fn default_window(&mut self, series: usize, slice: usize) -> Result<Window, Error> {
+        if let Some(v) = self.volume(series) {
+            let sl = self.source_slice(series, slice)?;
+            return Ok(self.instances[sl.instance]
+                .frame_window(sl.frame)
+                .filter(Window::is_valid)
+                .unwrap_or(v.default_window));
+        }
         let sl = self.slice(series, slice)?;
         let at = self.frame(sl)?;
         Ok(window::default_window(
@@ -417,6 +525,9 @@ impl Library {
         window: Window,
         out: &mut RgbaImage,
     ) -> Result<(), Error> {
+        if let Some(v) = self.volume(series) {
+            return crate::mpr::render_slice(v, slice, window, out);
+        }
         let sl = self.slice(series, slice)?;
         let at = self.frame(sl)?;
         render_frame(&self.instances[sl.instance], &self.cache[at].1, window, out)
@@ -436,6 +547,12 @@ impl Library {
         start: usize,
         count: usize,
     ) -> Result<usize, Error> {
+        if let Some(v) = self.volume(series) {
+            return Ok(start
+                .saturating_add(count)
+                .min(v.dims[2])
+                .saturating_sub(start));
+        }
         let all = &self.series_ref(series)?.slices;
         let end = start.saturating_add(count).min(all.len());
         let slices = all.get(start..end).unwrap_or_default().to_vec();
@@ -467,7 +584,7 @@ impl Library {
 
     /// The instance behind a slice (for callers needing header details).
     pub fn instance(&self, series: usize, slice: usize) -> Result<&Instance, Error> {
-        let sl = self.slice(series, slice)?;
+        let sl = self.source_slice(series, slice)?;
         Ok(&self.instances[sl.instance])
     }
 }

@@ -4,6 +4,8 @@
 //! RGBA buffer as a pointer + length into wasm memory (JS wraps it without copying) and turns core errors
 //! into JS `Error`s carrying a stable `code`. The contract is written down in `docs/wasm-api.md`.
 
+mod mpr;
+
 use viewer_core::{Error, Library as CoreLibrary, RgbaImage, Window};
 use wasm_bindgen::prelude::*;
 

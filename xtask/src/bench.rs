@@ -1,6 +1,7 @@
 //! `cargo xtask bench [NAME]`: benchmarks, each a node script in tests/bench/.
 //! `load` drives Chromium through playwright-core against the real page served from www/;
 //! `decode` times the wasm in www/pkg/ against Cornerstone's codecs on the WG04 corpus, in Node.
+//! `mpr` runs the native criterion bench of the reslicer, then times volume build and reslicing in Chromium.
 
 use crate::artifacts::build_all;
 use crate::ci::corpus_dir;
@@ -8,7 +9,7 @@ use crate::process::{command, repo_root, run, show, Res};
 use crate::server::serve;
 use crate::setup::{ensure_chromium, ensure_npm_packages};
 
-pub const BENCHES: [&str; 2] = ["load", "decode"];
+pub const BENCHES: [&str; 3] = ["load", "decode", "mpr"];
 
 pub fn bench(names: &[String]) -> Res<()> {
     let selected: Vec<&str> = if names.is_empty() {
@@ -23,7 +24,7 @@ pub fn bench(names: &[String]) -> Res<()> {
         ));
     }
     // Only the browser bench needs Chromium.
-    let chromium = if selected.contains(&"load") {
+    let chromium = if selected.contains(&"load") || selected.contains(&"mpr") {
         Some(ensure_chromium()?)
     } else {
         None
@@ -35,17 +36,7 @@ pub fn bench(names: &[String]) -> Res<()> {
         match name {
             "load" => {
                 // 500 slices of 512x512 16-bit: about 250 MiB of uncompressed DICOM.
-                let dir = root.join("target/bench/load500");
-                if !dir.join("index.json").is_file() {
-                    if dir.exists() {
-                        std::fs::remove_dir_all(&dir)
-                            .map_err(|e| format!("could not remove partial {}: {e}", show(&dir)))?;
-                    }
-                    run(command(&built.lucent)
-                        .arg("demo")
-                        .arg(&dir)
-                        .args(["--size", "512", "--slices", "500"]))?;
-                }
+                let dir = demo_series(&built.lucent, "load500", 512, 500)?;
                 let server = serve(&root.join("www"), "127.0.0.1:0")
                     .map_err(|e| format!("could not serve www/: {e}"))?;
                 run(command("node")
@@ -62,8 +53,55 @@ pub fn bench(names: &[String]) -> Res<()> {
                     .env("LUCENT_CORPUS", &corpus)
                     .env("BENCH_RESULT", root.join("target/bench/decode.json")))?;
             }
+            "mpr" => {
+                run(command("cargo").args([
+                    "bench",
+                    "-p",
+                    "viewer-core",
+                    "--bench",
+                    "mpr",
+                    "--",
+                    "--warm-up-time",
+                    "1",
+                    "--measurement-time",
+                    "3",
+                ]))?;
+                // 512 slices of 512x512 signed 16-bit: a 256 MiB volume.
+                let dir = demo_series(&built.lucent, "mpr512", 512, 512)?;
+                let server = serve(&root.join("www"), "127.0.0.1:0")
+                    .map_err(|e| format!("could not serve www/: {e}"))?;
+                run(command("node")
+                    .arg("tests/bench/mpr.mjs")
+                    .env("LUCENT_BASE_URL", server.url())
+                    .env("BENCH_DIR", &dir)
+                    .env("BENCH_RESULT", root.join("target/bench/mpr.json"))
+                    .env("CHROMIUM", chromium.as_ref().ok_or("no Chromium")?))?;
+            }
             _ => unreachable!("checked against BENCHES above"),
         }
     }
     Ok(())
+}
+
+/// The demo phantom written as `slices` uncompressed files of `size`x`size` into target/bench/NAME (once).
+fn demo_series(
+    lucent: &std::path::Path,
+    name: &str,
+    size: u32,
+    slices: u32,
+) -> Res<std::path::PathBuf> {
+    let dir = repo_root().join("target/bench").join(name);
+    if !dir.join("index.json").is_file() {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| format!("could not remove partial {}: {e}", show(&dir)))?;
+        }
+        run(command(lucent).arg("demo").arg(&dir).args([
+            "--size",
+            &size.to_string(),
+            "--slices",
+            &slices.to_string(),
+        ]))?;
+    }
+    Ok(dir)
 }

@@ -2,7 +2,7 @@
 //!
 //! * `serve [--port 8080] [--no-build]`: install what is missing, build, serve www/.
 //! * `test`: everything CI checks (fmt, clippy native + wasm32, cargo test, wasm and browser tests).
-//! * `bench [load|decode]`: benchmarks (page load in Chromium; codecs vs Cornerstone in Node).
+//! * `bench [load|decode|mpr]`: benchmarks (page load and MPR in Chromium; codecs vs Cornerstone in Node).
 //!
 //! Std-only on purpose: this is the first thing a fresh clone compiles.
 
@@ -22,7 +22,7 @@ usage: cargo xtask <command>
 
   serve [--port 8080] [--no-build]   install tools, build wasm + CLI + demo, serve www/
   test                               everything CI checks, failing fast
-  bench [load|decode]                benchmarks: page load in Chromium, codecs vs Cornerstone (default: all)
+  bench [load|decode|mpr]            benchmarks: page load, codecs vs Cornerstone, MPR (default: all)
 ";
 
 fn main() -> ExitCode {

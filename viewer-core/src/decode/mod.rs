@@ -440,6 +440,10 @@ fn decode_frame_inner(instance: &Instance, frame: u32) -> Result<Frame, Error> {
     }
     let ts = instance.transfer_syntax();
     match &instance.pixel {
+        PixelStorage::Released => Err(Error::not_found(format!(
+            "pixel data of {}: it was released after being decoded into the series' volume",
+            instance.path()
+        ))),
         PixelStorage::Native(data) => {
             if !NATIVE_TRANSFER_SYNTAXES.contains(&ts) && ts_name(ts).is_some() {
                 // a compression transfer syntax with native pixel data

@@ -37,6 +37,8 @@ pub(crate) enum PixelStorage {
         offset_table: Vec<u32>,
         fragments: Vec<Vec<u8>>,
     },
+    /// Freed after its frames were decoded into a volume ([`Instance::release_pixel_data`]).
+    Released,
 }
 
 /// One parsed DICOM file: header fields needed for indexing, geometry and display,
@@ -267,6 +269,14 @@ impl Instance {
     /// Palette colour LUT (for PALETTE COLOR images with a usable palette).
     pub fn palette(&self) -> Option<&Palette> {
         self.palette.as_ref()
+    }
+    /// Frees the pixel data once its frames live elsewhere (in a volume): decoding it afterwards is an error.
+    pub(crate) fn release_pixel_data(&mut self) {
+        self.pixel = PixelStorage::Released;
+    }
+    /// Whether the pixel data was released into a volume.
+    pub fn pixel_data_released(&self) -> bool {
+        matches!(self.pixel, PixelStorage::Released)
     }
     /// Whether the pixel data is encapsulated (compressed).
     pub fn is_encapsulated(&self) -> bool {

@@ -106,12 +106,36 @@ pub struct Volume {
     /// Modality value = stored * slope + intercept (HU for CT).
     pub slope: f64,
     pub intercept: f64,
+    /// MONOCHROME1: low values are shown white.
+    pub invert: bool,
     /// Modality of the series ("CT", "MR", ...).
     pub modality: String,
     /// The window the series suggests (first file's window, else the data range), modality units.
     pub default_window: Window,
     /// What the builder had to do or could not do: resampling, duplicates dropped, gaps, tilt. Shown to
     /// the user; never empty when the volume is not a faithful copy of the slices as stored.
+    pub warnings: Vec<String>,
+}
+
+/// What the page and the CLI need to know about a volume (no voxels): geometry, extent, warnings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VolumeSummary {
+    pub dims: [usize; 3],
+    pub spacing: [f64; 3],
+    pub origin: [f64; 3],
+    pub axes: [[f64; 3]; 3],
+    /// Patient position of the grid's centre.
+    pub center: [f64; 3],
+    /// Axis-aligned bounding box of the voxel centres in patient space: `[min, max]`.
+    pub bounds: [[f64; 3]; 2],
+    /// Unit normal of the slice planes.
+    pub slice_normal: [f64; 3],
+    pub modality: String,
+    pub default_window: Window,
+    pub voxel_bytes: usize,
+    pub invert: bool,
+    /// "u1", "u2", "i2" or "f4": the stored type the voxels are kept in.
+    pub dtype: &'static str,
     pub warnings: Vec<String>,
 }
 
@@ -219,10 +243,52 @@ impl Volume {
             }
             idx[a] = r as usize;
         }
-        let stored = self
-            .voxels
-            .get(idx[2], idx[1] * self.dims[0] + idx[0])?;
+        let stored = self.voxels.get(idx[2], idx[1] * self.dims[0] + idx[0])?;
         Some(stored * self.slope + self.intercept)
+    }
+
+    /// Axis-aligned bounding box of the voxel centres in patient space: `[min, max]`.
+    pub fn bounds(&self) -> [[f64; 3]; 2] {
+        let mut lo = [f64::INFINITY; 3];
+        let mut hi = [f64::NEG_INFINITY; 3];
+        let last = |a: usize| self.dims[a].saturating_sub(1) as f64;
+        for corner in 0..8 {
+            let v = [
+                if corner & 1 == 0 { 0.0 } else { last(0) },
+                if corner & 2 == 0 { 0.0 } else { last(1) },
+                if corner & 4 == 0 { 0.0 } else { last(2) },
+            ];
+            let p = self.voxel_to_world(v);
+            for d in 0..3 {
+                lo[d] = lo[d].min(p[d]);
+                hi[d] = hi[d].max(p[d]);
+            }
+        }
+        [lo, hi]
+    }
+
+    /// Geometry and warnings without the voxels.
+    pub fn summary(&self) -> VolumeSummary {
+        VolumeSummary {
+            dims: self.dims,
+            spacing: self.spacing,
+            origin: self.origin,
+            axes: self.axes,
+            center: self.center(),
+            bounds: self.bounds(),
+            slice_normal: self.slice_normal(),
+            modality: self.modality.clone(),
+            default_window: self.default_window,
+            voxel_bytes: self.voxel_bytes(),
+            invert: self.invert,
+            dtype: match self.voxels {
+                VoxelSlices::U8(_) => "u1",
+                VoxelSlices::U16(_) => "u2",
+                VoxelSlices::I16(_) => "i2",
+                VoxelSlices::F32(_) => "f4",
+            },
+            warnings: self.warnings.clone(),
+        }
     }
 
     /// Checks the invariants every consumer relies on: slice count and sizes match `dims`, spacing is
@@ -255,7 +321,7 @@ impl Volume {
         }
         for a in &self.axes {
             let len = dot(*a, *a).sqrt();
-            if !((len - 1.0).abs() < 1e-3) {
+            if len.is_nan() || (len - 1.0).abs() >= 1e-3 {
                 return Err(Error::malformed("volume axes must be unit vectors"));
             }
         }
@@ -277,6 +343,7 @@ mod tests {
             voxels: VoxelSlices::I16(vec![vec![0; 12]; 5]),
             slope: 1.0,
             intercept: -1024.0,
+            invert: false,
             modality: "CT".into(),
             default_window: Window {
                 center: 40.0,
@@ -297,6 +364,12 @@ mod tests {
                 assert!((back[a] - probe[a]).abs() < 1e-9, "{probe:?} -> {back:?}");
             }
         }
+        // bounds: x spans 3 columns of 0.5 mm, y 2 rows of 0.7 mm plus the tilt's 4 slices * 2 sin t
+        let [lo, hi] = v.bounds();
+        assert!((lo[0] + 10.0).abs() < 1e-12 && (hi[0] + 8.5).abs() < 1e-12);
+        assert!((lo[1] - 20.0).abs() < 1e-12);
+        assert!((hi[1] - (20.0 + 1.4 + 8.0 * 0.2f64.sin())).abs() < 1e-12);
+        assert_eq!(v.summary().dtype, "i2");
         // one slice step moves 2 mm along the tilted axis: y by 2 sin t, z by 2 cos t
         let p = v.voxel_to_world([0.0, 0.0, 1.0]);
         assert!((p[1] - (20.0 + 2.0 * 0.2f64.sin())).abs() < 1e-12);

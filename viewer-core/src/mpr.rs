@@ -1,0 +1,429 @@
+//! Multiplanar reformatting: a plane (or a slab around it) through a [`Volume`], resampled with trilinear
+//! interpolation at the pane's own resolution (square pixels in mm, whatever the voxel spacing).
+//!
+//! A [`View`] is what a pane shows: pixel `(x, y)` of a `width` x `height` image is centred at
+//! `center + (x + 0.5 - width/2) * pixel_mm * right + (y + 0.5 - height/2) * pixel_mm * down` (patient LPS, mm).
+//! `right` and `down` are the screen directions; the normal is `right x down` (it points away from the viewer).
+//! A slab of `slab_mm` samples planes from `-slab/2` to `+slab/2` along the normal, no further apart than the
+//! smallest voxel spacing, and combines them by average, maximum (MIP) or minimum (MinIP). Outside the grid of
+//! voxel centres a pixel has no value (shown black).
+
+use serde::Serialize;
+
+use crate::error::Error;
+use crate::render::RgbaImage;
+use crate::volume::{Volume, Voxel, VoxelSlices};
+use crate::window::{voi_linear, Window};
+
+/// Most pixels a view may have (a 8192 x 8192 pane).
+pub const MAX_VIEW_PIXELS: u64 = 1 << 26;
+/// Most planes a slab may be sampled with.
+pub const MAX_SLAB_SAMPLES: usize = 1024;
+
+pub(crate) fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+pub(crate) fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+fn unit(a: [f64; 3]) -> Option<[f64; 3]> {
+    let l = dot(a, a).sqrt();
+    (l.is_finite() && l > 1e-9).then(|| [a[0] / l, a[1] / l, a[2] / l])
+}
+
+/// A plane in patient space: a centre and the screen's right and down directions (unit, orthogonal).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Plane {
+    pub center: [f64; 3],
+    pub right: [f64; 3],
+    pub down: [f64; 3],
+}
+
+impl Plane {
+    /// Axial, seen from the feet: patient right on the viewer's left, anterior up.
+    pub fn axial(center: [f64; 3]) -> Plane {
+        Plane {
+            center,
+            right: [1.0, 0.0, 0.0],
+            down: [0.0, 1.0, 0.0],
+        }
+    }
+    /// Coronal, seen from the front: patient right on the viewer's left, head up.
+    pub fn coronal(center: [f64; 3]) -> Plane {
+        Plane {
+            center,
+            right: [1.0, 0.0, 0.0],
+            down: [0.0, 0.0, -1.0],
+        }
+    }
+    /// Sagittal, seen from the patient's left: anterior on the viewer's left, head up.
+    pub fn sagittal(center: [f64; 3]) -> Plane {
+        Plane {
+            center,
+            right: [0.0, 1.0, 0.0],
+            down: [0.0, 0.0, -1.0],
+        }
+    }
+    /// Any plane, given its normal (pointing away from the viewer) and the direction shown up (projected
+    /// onto the plane).
+    pub fn oblique(center: [f64; 3], normal: [f64; 3], up: [f64; 3]) -> Result<Plane, Error> {
+        let n =
+            unit(normal).ok_or_else(|| Error::invalid_argument("the normal is a zero vector"))?;
+        let along = dot(up, n);
+        let down = unit([
+            -(up[0] - along * n[0]),
+            -(up[1] - along * n[1]),
+            -(up[2] - along * n[2]),
+        ])
+        .ok_or_else(|| Error::invalid_argument("the up direction is parallel to the normal"))?;
+        Ok(Plane {
+            center,
+            right: cross(down, n),
+            down,
+        })
+    }
+    /// Unit normal, `right x down`.
+    pub fn normal(&self) -> [f64; 3] {
+        cross(self.right, self.down)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        let finite = |v: [f64; 3]| v.iter().all(|c| c.is_finite());
+        if !(finite(self.center) && finite(self.right) && finite(self.down)) {
+            return Err(Error::invalid_argument("the plane has non-finite numbers"));
+        }
+        let len = |v: [f64; 3]| dot(v, v).sqrt();
+        if (len(self.right) - 1.0).abs() > 1e-3
+            || (len(self.down) - 1.0).abs() > 1e-3
+            || dot(self.right, self.down).abs() > 1e-3
+        {
+            return Err(Error::invalid_argument(
+                "the plane's right and down directions must be orthogonal unit vectors",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How the planes of a slab are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SlabMode {
+    #[serde(rename = "avg")]
+    Average,
+    #[serde(rename = "mip")]
+    Mip,
+    #[serde(rename = "minip")]
+    MinIp,
+}
+
+/// What a pane shows: a plane, the image size, mm per pixel and the slab.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct View {
+    #[serde(flatten)]
+    pub plane: Plane,
+    pub width: u32,
+    pub height: u32,
+    pub pixel_mm: f64,
+    /// 0 = a thin plane.
+    pub slab_mm: f64,
+    pub mode: SlabMode,
+}
+
+impl View {
+    fn check(&self) -> Result<(), Error> {
+        self.plane.check()?;
+        if self.width == 0
+            || self.height == 0
+            || u64::from(self.width) * u64::from(self.height) > MAX_VIEW_PIXELS
+        {
+            return Err(Error::invalid_argument(format!(
+                "view size {}x{}: expected 1 to {MAX_VIEW_PIXELS} pixels",
+                self.width, self.height
+            )));
+        }
+        if !(self.pixel_mm.is_finite() && self.pixel_mm > 0.0) {
+            return Err(Error::invalid_argument(format!(
+                "pixel size {} mm: expected a positive number",
+                self.pixel_mm
+            )));
+        }
+        if !(self.slab_mm.is_finite() && (0.0..=1000.0).contains(&self.slab_mm)) {
+            return Err(Error::invalid_argument(format!(
+                "slab thickness {} mm: expected 0 to 1000",
+                self.slab_mm
+            )));
+        }
+        Ok(())
+    }
+
+    /// Offsets (mm along the normal) of the planes a slab is sampled at.
+    pub fn slab_offsets(&self, volume: &Volume) -> Vec<f64> {
+        let step = volume.spacing.iter().copied().fold(f64::INFINITY, f64::min);
+        if self.slab_mm <= 0.0 || !step.is_finite() || step <= 0.0 {
+            return vec![0.0];
+        }
+        let n = ((self.slab_mm / step).ceil() as usize + 1).clamp(2, MAX_SLAB_SAMPLES);
+        (0..n)
+            .map(|i| -self.slab_mm / 2.0 + self.slab_mm * i as f64 / (n - 1) as f64)
+            .collect()
+    }
+
+    /// Patient position of the centre of pixel `(x, y)`.
+    pub fn pixel_center(&self, x: f64, y: f64) -> [f64; 3] {
+        let (u, v) = (
+            (x + 0.5 - f64::from(self.width) / 2.0) * self.pixel_mm,
+            (y + 0.5 - f64::from(self.height) / 2.0) * self.pixel_mm,
+        );
+        let p = &self.plane;
+        [
+            p.center[0] + u * p.right[0] + v * p.down[0],
+            p.center[1] + u * p.right[1] + v * p.down[1],
+            p.center[2] + u * p.right[2] + v * p.down[2],
+        ]
+    }
+}
+
+/// Trilinear interpolation in one grid, monomorphised per voxel type.
+struct Sampler<'a, T> {
+    slices: &'a [Vec<T>],
+    dims: [usize; 3],
+    max: [f64; 3],
+}
+
+impl<T: Voxel> Sampler<'_, T> {
+    /// Stored value at continuous voxel coordinates, or None outside the grid of voxel centres.
+    #[inline(always)]
+    fn sample(&self, i: f64, j: f64, k: f64) -> Option<f32> {
+        const EPS: f64 = 1e-6;
+        if !(i > -EPS
+            && j > -EPS
+            && k > -EPS
+            && i < self.max[0]
+            && j < self.max[1]
+            && k < self.max[2])
+        {
+            return None;
+        }
+        let (i, j, k) = (i.max(0.0), j.max(0.0), k.max(0.0));
+        let (i0, j0, k0) = (i as usize, j as usize, k as usize);
+        let [di, dj, dk] = self.dims;
+        let (i0, j0, k0) = (i0.min(di - 1), j0.min(dj - 1), k0.min(dk - 1));
+        let (fx, fy, fz) = (
+            (i - i0 as f64) as f32,
+            (j - j0 as f64) as f32,
+            (k - k0 as f64) as f32,
+        );
+        let i1 = (i0 + 1).min(di - 1);
+        let j1 = (j0 + 1).min(dj - 1);
+        let k1 = (k0 + 1).min(dk - 1);
+        let s0 = &self.slices[k0];
+        let s1 = &self.slices[k1];
+        let (r0, r1) = (j0 * di, j1 * di);
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        let plane = |s: &[T]| {
+            let a = lerp(s[r0 + i0].to_f32(), s[r0 + i1].to_f32(), fx);
+            let b = lerp(s[r1 + i0].to_f32(), s[r1 + i1].to_f32(), fx);
+            lerp(a, b, fy)
+        };
+        Some(lerp(plane(s0), plane(s1), fz))
+    }
+}
+
+/// Modality values of a view (`width * height`, row-major; NaN where the view leaves the volume) into `out`.
+pub fn reslice(volume: &Volume, view: &View, out: &mut Vec<f32>) -> Result<(), Error> {
+    view.check()?;
+    volume.validate()?;
+    match &volume.voxels {
+        VoxelSlices::U8(s) => reslice_typed(volume, s, view, out),
+        VoxelSlices::U16(s) => reslice_typed(volume, s, view, out),
+        VoxelSlices::I16(s) => reslice_typed(volume, s, view, out),
+        VoxelSlices::F32(s) => reslice_typed(volume, s, view, out),
+    }
+}
+
+fn reslice_typed<T: Voxel>(
+    volume: &Volume,
+    slices: &[Vec<T>],
+    view: &View,
+    out: &mut Vec<f32>,
+) -> Result<(), Error> {
+    let (w, h) = (view.width as usize, view.height as usize);
+    let n = w * h;
+    out.clear();
+    out.try_reserve(n)
+        .map_err(|_| Error::limit("the view does not fit in memory"))?;
+    let offsets = view.slab_offsets(volume);
+    let init = match view.mode {
+        SlabMode::Average => 0.0,
+        SlabMode::Mip => f32::NEG_INFINITY,
+        SlabMode::MinIp => f32::INFINITY,
+    };
+    out.resize(n, init);
+    // Samples that fell inside, per pixel (for the average; 0 = no value).
+    let mut counts = vec![0u16; n];
+    let inv = volume.inverse_steps()?;
+    let to_voxel = |p: [f64; 3]| {
+        let d = [
+            p[0] - volume.origin[0],
+            p[1] - volume.origin[1],
+            p[2] - volume.origin[2],
+        ];
+        [dot(inv[0], d), dot(inv[1], d), dot(inv[2], d)]
+    };
+    let linear = |v: [f64; 3]| [dot(inv[0], v), dot(inv[1], v), dot(inv[2], v)];
+    let plane = &view.plane;
+    let normal = plane.normal();
+    let dx = linear(plane.right.map(|c| c * view.pixel_mm));
+    let dy = linear(plane.down.map(|c| c * view.pixel_mm));
+    let dims = volume.dims;
+    let sampler = Sampler {
+        slices,
+        dims,
+        max: [
+            (dims[0] - 1) as f64 + 1e-6,
+            (dims[1] - 1) as f64 + 1e-6,
+            (dims[2] - 1) as f64 + 1e-6,
+        ],
+    };
+    let (slope, intercept) = (volume.slope as f32, volume.intercept as f32);
+    for &offset in &offsets {
+        let first = view.pixel_center(0.0, 0.0);
+        let v0 = to_voxel([
+            first[0] + offset * normal[0],
+            first[1] + offset * normal[1],
+            first[2] + offset * normal[2],
+        ]);
+        for y in 0..h {
+            let yf = y as f64;
+            let row = [v0[0] + yf * dy[0], v0[1] + yf * dy[1], v0[2] + yf * dy[2]];
+            let out_row = &mut out[y * w..(y + 1) * w];
+            let count_row = &mut counts[y * w..(y + 1) * w];
+            for x in 0..w {
+                let xf = x as f64;
+                let Some(s) = sampler.sample(
+                    row[0] + xf * dx[0],
+                    row[1] + xf * dx[1],
+                    row[2] + xf * dx[2],
+                ) else {
+                    continue;
+                };
+                let value = s * slope + intercept;
+                let acc = &mut out_row[x];
+                match view.mode {
+                    SlabMode::Average => *acc += value,
+                    SlabMode::Mip => *acc = acc.max(value),
+                    SlabMode::MinIp => *acc = acc.min(value),
+                }
+                count_row[x] = count_row[x].saturating_add(1);
+            }
+        }
+    }
+    for (acc, &c) in out.iter_mut().zip(&counts) {
+        if c == 0 {
+            *acc = f32::NAN;
+        } else if view.mode == SlabMode::Average && c > 1 {
+            *acc /= f32::from(c);
+        }
+    }
+    Ok(())
+}
+
+/// Renders a view through the window into `out` (reused; resized only when the view size changes).
+/// `scratch` holds the resliced values between calls so that a pane allocates nothing per frame.
+pub fn render(
+    volume: &Volume,
+    view: &View,
+    window: Window,
+    scratch: &mut Vec<f32>,
+    out: &mut RgbaImage,
+) -> Result<(), Error> {
+    if !window.is_valid() {
+        return Err(Error::invalid_argument(format!(
+            "window {},{}: expected a finite centre and a width >= 1",
+            window.center, window.width
+        )));
+    }
+    reslice(volume, view, scratch)?;
+    out.ensure_size(view.width, view.height)?;
+    for (px, &v) in out.data.chunks_exact_mut(4).zip(scratch.iter()) {
+        let g = if v.is_nan() {
+            0
+        } else {
+            let g = voi_linear(f64::from(v), window);
+            if volume.invert {
+                255 - g
+            } else {
+                g
+            }
+        };
+        px.copy_from_slice(&[g, g, g, 255]);
+    }
+    Ok(())
+}
+
+/// Orientation letters on the four edges of a plane's image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Labels {
+    pub left: String,
+    pub right: String,
+    pub top: String,
+    pub bottom: String,
+}
+
+/// Letters of a patient direction (LPS): the axes it follows by more than about 15 degrees
+/// (|component| >= 0.25), strongest first; "L"/"R" for x, "P"/"A" for y, "H"/"F" for z.
+pub fn direction_letters(d: [f64; 3]) -> String {
+    let letters = [['L', 'R'], ['P', 'A'], ['H', 'F']];
+    let mut axes: Vec<usize> = (0..3).filter(|&a| d[a].abs() >= 0.25).collect();
+    axes.sort_by(|&a, &b| d[b].abs().total_cmp(&d[a].abs()));
+    axes.iter()
+        .map(|&a| letters[a][usize::from(d[a] < 0.0)])
+        .collect()
+}
+
+/// Orientation labels of a plane: what lies at the viewer's left, right, top and bottom.
+pub fn labels(plane: &Plane) -> Labels {
+    let neg = |v: [f64; 3]| [-v[0], -v[1], -v[2]];
+    Labels {
+        left: direction_letters(neg(plane.right)),
+        right: direction_letters(plane.right),
+        top: direction_letters(neg(plane.down)),
+        bottom: direction_letters(plane.down),
+    }
+}
+
+/// Renders slice `k` of a volume as stored (the stack view of a series once its volume is built).
+pub fn render_slice(
+    volume: &Volume,
+    k: usize,
+    window: Window,
+    out: &mut RgbaImage,
+) -> Result<(), Error> {
+    let [w, h, d] = volume.dims;
+    if k >= d {
+        return Err(Error::not_found(format!(
+            "slice {k} of the volume (it has {d})"
+        )));
+    }
+    out.ensure_size(w as u32, h as u32)?;
+    let (slope, intercept) = (volume.slope, volume.intercept);
+    for (i, px) in out.data.chunks_exact_mut(4).enumerate() {
+        let v = volume.voxels.get(k, i).unwrap_or(f64::NAN) * slope + intercept;
+        let g = if v.is_nan() {
+            0
+        } else {
+            let g = voi_linear(v, window);
+            if volume.invert {
+                255 - g
+            } else {
+                g
+            }
+        };
+        px.copy_from_slice(&[g, g, g, 255]);
+    }
+    Ok(())
+}

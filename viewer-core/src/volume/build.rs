@@ -292,14 +292,17 @@ pub(crate) fn build(
     let median = gaps[gaps.len() / 2];
     let (min_gap, max_gap) = (gaps[0], gaps[gaps.len() - 1]);
     let uneven = max_gap - min_gap > (0.01 * median).max(0.005);
+    // Resampled at the finest gap, so no detail of the densely sampled parts is lost (but never finer than a
+    // quarter of the usual gap: a stray near-duplicate must not multiply the volume).
+    let target = min_gap.max(median / 4.0);
     let n_uniform = if uneven {
-        ((extent / median).round() as usize + 1).max(2)
+        ((extent / target).round() as usize + 1).max(2)
     } else {
         sources.len()
     };
     if n_uniform > MAX_SLICES {
         return Err(Error::limit(format!(
-            "resampling to {median} mm would make {n_uniform} slices, more than {MAX_SLICES}"
+            "resampling to {target} mm would make {n_uniform} slices, more than {MAX_SLICES}"
         )));
     }
     let step = extent / (n_uniform - 1) as f64;

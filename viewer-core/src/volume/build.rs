@@ -575,3 +575,235 @@ fn fill_slice(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::ingest::testutil::Slice as TestSlice;
+    use crate::library::Library;
+    use crate::render::RgbaImage;
+
+    /// A 3x2 slice whose pixels encode its index k: value = 100 k + pixel index.
+    fn slice_file(k: i32, position: [f64; 3], instance: i32) -> Vec<u8> {
+        TestSlice {
+            instance_number: Some(instance),
+            position: Some(position),
+            rows: 2,
+            cols: 3,
+            pixels: (0..6).map(|i| (100 * k + i) as i16).collect(),
+            rescale: (1.0, -1024.0),
+            ..TestSlice::default()
+        }
+        .file()
+    }
+
+    fn library(files: Vec<Vec<u8>>) -> Library {
+        let mut lib = Library::new();
+        for (n, f) in files.into_iter().enumerate() {
+            let r = lib.add_file(&format!("f{n:02}"), f);
+            assert_eq!(r.status, "image", "{r:?}");
+        }
+        lib
+    }
+
+    fn slice_values(v: &Volume, k: usize) -> Vec<f64> {
+        (0..v.dims[0] * v.dims[1])
+            .map(|i| v.voxels.get(k, i).expect("voxel"))
+            .collect()
+    }
+
+    #[test]
+    fn slices_are_ordered_along_the_normal_and_spaced_by_position() {
+        // Arrival order, file names and instance numbers all disagree with the positions.
+        let zs = [7.5, -2.5, 2.5, 0.0, 5.0, 10.0];
+        let files = zs
+            .iter()
+            .enumerate()
+            .map(|(n, &z)| slice_file((z / 2.5) as i32 + 1, [-3.0, 4.0, z], 10 - n as i32))
+            .collect();
+        let mut lib = library(files);
+        let v = lib
+            .build_volume(0, &BuildOptions::default())
+            .expect("volume");
+        assert_eq!(v.dims, [3, 2, 6]);
+        assert_eq!(v.spacing, [0.5, 0.5, 2.5]);
+        assert_eq!(v.origin, [-3.0, 4.0, -2.5]);
+        assert_eq!(v.axes, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]);
+        assert!(v.warnings.is_empty(), "{:?}", v.warnings);
+        assert!(matches!(v.voxels, VoxelSlices::I16(_)));
+        assert_eq!((v.slope, v.intercept), (1.0, -1024.0));
+        // slice k holds the file at z = -2.5 + 2.5 k, i.e. the one whose pixels say k
+        for k in 0..6 {
+            let expected: Vec<f64> = (0..6).map(|i| f64::from(100 * k as i32 + i)).collect();
+            assert_eq!(slice_values(v, k), expected, "slice {k}");
+        }
+        // the voxel (2, 1, 3) is 2 columns and 1 row from the origin of the slice at z = 5
+        assert_eq!(v.voxel_to_world([2.0, 1.0, 3.0]), [-2.0, 4.5, 5.0]);
+    }
+
+    #[test]
+    fn a_gantry_tilt_keeps_its_sheared_geometry() {
+        // Each slice origin moves 3 mm along z and 3 tan(20°) mm along y: the slice axis is tilted by 20°.
+        let t = 20f64.to_radians();
+        let files = (0..5)
+            .map(|k| {
+                let kf = f64::from(k);
+                slice_file(k, [0.0, 3.0 * t.tan() * kf, 3.0 * kf], k)
+            })
+            .collect();
+        let mut lib = library(files);
+        let v = lib
+            .build_volume(0, &BuildOptions::default())
+            .expect("volume");
+        assert_eq!(v.dims[2], 5);
+        assert!((v.spacing[2] - 3.0 / t.cos()).abs() < 1e-9);
+        assert!((v.axes[2][1] - t.sin()).abs() < 1e-9 && (v.axes[2][2] - t.cos()).abs() < 1e-9);
+        assert!(
+            v.warnings.iter().any(|w| w.contains("tilt of 20.0°")),
+            "{:?}",
+            v.warnings
+        );
+        // Every voxel sits where its own file's header puts it (no staircase, no straightening).
+        for k in 0..5usize {
+            let kf = k as f64;
+            let p = v.voxel_to_world([1.0, 1.0, kf]);
+            let expected = [0.5, 3.0 * t.tan() * kf + 0.5, 3.0 * kf];
+            for d in 0..3 {
+                assert!((p[d] - expected[d]).abs() < 1e-9, "{p:?} vs {expected:?}");
+            }
+            assert_eq!(slice_values(v, k)[4], (100 * k + 4) as f64);
+        }
+    }
+
+    #[test]
+    fn uneven_gaps_are_resampled_and_said() {
+        // z = 0, 1, 2, 4, 5: one missing slice at 3 (and an extra one at 4.5 to make the gaps uneven).
+        let zs = [0.0, 1.0, 2.0, 4.0, 4.5, 5.0];
+        let files = zs
+            .iter()
+            .enumerate()
+            .map(|(n, &z)| slice_file(n as i32, [0.0, 0.0, z], n as i32))
+            .collect();
+        let mut lib = library(files);
+        let v = lib
+            .build_volume(0, &BuildOptions::default())
+            .expect("volume");
+        // finest gap 0.5 mm, but no finer than a quarter of the usual gap (1 mm): 0.5 mm, 11 slices
+        assert_eq!(v.dims[2], 11);
+        assert!((v.spacing[2] - 0.5).abs() < 1e-12);
+        assert!(matches!(v.voxels, VoxelSlices::F32(_)));
+        assert_eq!((v.slope, v.intercept), (1.0, 0.0));
+        let w = v.warnings.join("; ");
+        assert!(
+            w.contains("uneven slice spacing") && w.contains("missing slices"),
+            "{w}"
+        );
+        // modality values: stored - 1024; z = 3 (k = 6) lies halfway between the files at 2 (n = 2) and 4 (n = 3)
+        let at = |k: usize| slice_values(v, k)[0];
+        assert_eq!(at(0), -1024.0);
+        assert_eq!(at(4), 200.0 - 1024.0);
+        assert_eq!(at(6), 250.0 - 1024.0);
+        assert_eq!(at(7), 275.0 - 1024.0);
+        assert_eq!(at(10), 500.0 - 1024.0);
+        // the last slice keeps the true extent
+        assert!((v.voxel_to_world([0.0, 0.0, 10.0])[2] - 5.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn duplicates_other_orientations_and_single_slices() {
+        let mut files: Vec<Vec<u8>> = (0..4)
+            .map(|k| slice_file(k, [0.0, 0.0, f64::from(k)], k))
+            .collect();
+        files.push(slice_file(9, [0.0, 0.0, 2.0], 9)); // same position as k = 2
+        files.push(
+            TestSlice {
+                instance_number: Some(20),
+                orientation: [1.0, 0.0, 0.0, 0.0, 0.0, -1.0], // a coronal localizer in the same series
+                rows: 2,
+                cols: 3,
+                pixels: vec![0; 6],
+                ..TestSlice::default()
+            }
+            .file(),
+        );
+        let mut lib = library(files);
+        let v = lib
+            .build_volume(0, &BuildOptions::default())
+            .expect("volume");
+        assert_eq!(v.dims[2], 4);
+        let w = v.warnings.join("; ");
+        assert!(w.contains("1 slice(s) at the same position"), "{w}");
+        assert!(w.contains("1 image(s) with another orientation"), "{w}");
+        // the duplicate kept is the one with the lower instance number (k = 2)
+        assert_eq!(slice_values(v, 2)[0], 200.0);
+
+        let mut one = library(vec![slice_file(0, [0.0, 0.0, 0.0], 1)]);
+        let e = one.build_volume(0, &BuildOptions::default()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::NotFound);
+        assert!(e.to_string().contains("two or more parallel slices"), "{e}");
+    }
+
+    #[test]
+    fn pixel_data_is_released_into_the_volume_and_the_stack_shows_its_slices() {
+        let files = (0..4)
+            .map(|k| slice_file(k, [0.0, 0.0, 2.0 * f64::from(k)], k))
+            .collect();
+        let mut lib = library(files);
+        let window = Window {
+            center: -1024.0 + 150.0,
+            width: 300.0,
+        };
+        let mut before = RgbaImage::default();
+        lib.render(0, 2, window, &mut before).expect("render");
+        let info_before = lib.slice_info(0, 2).expect("info");
+        lib.build_volume(0, &BuildOptions::default())
+            .expect("volume");
+        for k in 0..4 {
+            assert!(lib.instance(0, k).expect("instance").pixel_data_released());
+        }
+        assert_eq!(lib.slice_count(0).expect("count"), 4);
+        let mut after = RgbaImage::default();
+        lib.render(0, 2, window, &mut after)
+            .expect("render from the volume");
+        assert_eq!(before.data, after.data, "the stack shows the same pixels");
+        let info = lib.slice_info(0, 2).expect("info");
+        assert_eq!(info.file, info_before.file);
+        assert_eq!(info.position, info_before.position);
+        assert_eq!(info.slice_location, info_before.slice_location);
+        // building again returns the same volume
+        assert_eq!(
+            lib.build_volume(0, &BuildOptions::default())
+                .expect("again")
+                .dims,
+            [3, 2, 4]
+        );
+    }
+
+    #[test]
+    fn limits_and_downsampling() {
+        let files = (0..5)
+            .map(|k| slice_file(k, [0.0, 0.0, f64::from(k)], k))
+            .collect();
+        let mut lib = library(files);
+        let small = BuildOptions {
+            max_voxel_bytes: 40,
+            downsample: 1,
+        };
+        // 3 x 2 x 5 x 2 bytes = 60 > 40: refused before any slice is decoded or released
+        let e = lib.build_volume(0, &small).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::LimitExceeded);
+        assert!(e.to_string().contains("downsampled"), "{e}");
+        assert!(!lib.instance(0, 0).expect("instance").pixel_data_released());
+        let half = BuildOptions {
+            max_voxel_bytes: 40,
+            downsample: 2,
+        };
+        let v = lib.build_volume(0, &half).expect("downsampled");
+        assert_eq!(v.dims, [2, 1, 3]);
+        assert_eq!(v.spacing, [1.0, 1.0, 2.0]);
+        // every second column, row and slice: slice 1 is the file at z = 2, columns 0 and 2
+        assert_eq!(slice_values(v, 1), [200.0, 202.0]);
+        assert!(v.warnings.iter().any(|w| w.contains("downsampled 2x")));
+    }
+}

@@ -179,3 +179,103 @@ pub fn probe(volume: &Volume, world: [f64; 3]) -> Result<Probe, Error> {
         value: volume.value_at_voxel(voxel),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::VoxelSlices;
+    use crate::window::Window;
+
+    /// 10 x 8 x 6 voxels of 0.5 x 0.5 x 2 mm; stored value = i + 10 j + 100 k, HU = stored - 1024.
+    fn ramp() -> Volume {
+        let slices = (0..6)
+            .map(|k| {
+                (0..8)
+                    .flat_map(|j| (0..10).map(move |i| (i + 10 * j + 100 * k) as i16))
+                    .collect()
+            })
+            .collect();
+        Volume {
+            dims: [10, 8, 6],
+            spacing: [0.5, 0.5, 2.0],
+            origin: [10.0, 20.0, 30.0],
+            axes: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            voxels: VoxelSlices::I16(slices),
+            slope: 1.0,
+            intercept: -1024.0,
+            invert: false,
+            modality: "CT".into(),
+            default_window: Window {
+                center: 0.0,
+                width: 100.0,
+            },
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn distance_and_angle() {
+        assert!((distance_mm([0.0, 0.0, 0.0], [3.0, 4.0, 12.0]) - 13.0).abs() < 1e-12);
+        assert!((angle_deg([1.0, 0.0, 0.0], [0.0; 3], [0.0, 2.0, 0.0]) - 90.0).abs() < 1e-12);
+        assert!((angle_deg([1.0, 1.0, 0.0], [0.0; 3], [1.0, 0.0, 0.0]) - 45.0).abs() < 1e-12);
+        assert!(angle_deg([0.0; 3], [0.0; 3], [1.0, 0.0, 0.0]).is_nan());
+    }
+
+    #[test]
+    fn rectangle_roi_covers_exactly_the_voxels_inside() {
+        let v = ramp();
+        // axial plane through slice 2 (z = 34)
+        let plane = Plane::axial([0.0, 0.0, 34.0]);
+        let a = [10.0 + 1.75, 20.0 + 0.25, 34.0];
+        let b = [10.0 + 2.75, 20.0 + 1.75, 34.0];
+        let s = roi_stats(&v, &plane, RoiShape::Rectangle, a, b).expect("stats");
+        // x from 11.75 to 12.75 covers the centres 12.0 and 12.5 (i = 4, 5); y from 20.25 to 21.75 the rows
+        // 1, 2, 3 (20.5, 21.0, 21.5)
+        assert_eq!(s.count, 6);
+        let values: Vec<f64> = [4, 5]
+            .iter()
+            .flat_map(|i| [1, 2, 3].map(|j| f64::from(i + 10 * j + 200) - 1024.0))
+            .collect();
+        let mean = values.iter().sum::<f64>() / 6.0;
+        let var = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 6.0;
+        assert!((s.mean - mean).abs() < 1e-9, "{s:?}");
+        assert!((s.std_dev - var.sqrt()).abs() < 1e-9);
+        assert_eq!((s.min, s.max), (214.0 - 1024.0, 235.0 - 1024.0));
+        assert!((s.area_mm2 - 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ellipse_roi_area_and_symmetric_mean() {
+        let v = ramp();
+        // coronal plane through row 4 (y = 22); ellipse centred on voxel (5, 4, 3): mean = its value
+        let plane = Plane::coronal([0.0, 22.0, 0.0]);
+        let c = [12.5, 22.0, 36.0];
+        let (ra, rb) = (1.3, 2.2);
+        let s = roi_stats(
+            &v,
+            &plane,
+            RoiShape::Ellipse,
+            [c[0] - ra, 22.0, c[2] + rb],
+            [c[0] + ra, 22.0, c[2] - rb],
+        )
+        .expect("stats");
+        assert!((s.area_mm2 - std::f64::consts::PI * ra * rb).abs() < 1e-9);
+        assert!(
+            (s.mean - (5.0 + 40.0 + 300.0 - 1024.0)).abs() < 1e-9,
+            "{s:?}"
+        );
+        // it spans slices 2..=4 (z 34..38) and columns 3..=7
+        assert_eq!((s.min, s.max), (243.0 - 1024.0, 447.0 - 1024.0));
+        assert!(roi_stats(&v, &plane, RoiShape::Ellipse, c, c).is_err());
+    }
+
+    #[test]
+    fn probe_reads_the_nearest_voxel() {
+        let v = ramp();
+        let p = probe(&v, [11.1, 21.4, 34.9]).expect("probe");
+        // nearest voxel (2.2 -> 2, 2.8 -> 3, 2.45 -> 2)
+        assert_eq!(p.value, Some(f64::from(2 + 30 + 200) - 1024.0));
+        assert!((p.voxel[0] - 2.2).abs() < 1e-9 && (p.voxel[2] - 2.45).abs() < 1e-9);
+        assert_eq!(probe(&v, [0.0, 0.0, 0.0]).expect("probe").value, None);
+    }
+}

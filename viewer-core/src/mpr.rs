@@ -427,3 +427,380 @@ pub fn render_slice(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::VoxelSlices;
+
+    /// A volume on a sheared, rotated, anisotropic grid whose modality value at voxel (i, j, k) is `f(world)`.
+    fn volume_of(
+        dims: [usize; 3],
+        spacing: [f64; 3],
+        axes: [[f64; 3]; 3],
+        origin: [f64; 3],
+        f: impl Fn([f64; 3]) -> f32,
+    ) -> Volume {
+        let mut v = Volume {
+            dims,
+            spacing,
+            origin,
+            axes,
+            voxels: VoxelSlices::F32(Vec::new()),
+            slope: 1.0,
+            intercept: 0.0,
+            invert: false,
+            modality: "CT".into(),
+            default_window: Window {
+                center: 0.0,
+                width: 100.0,
+            },
+            warnings: vec![],
+        };
+        let slices = (0..dims[2])
+            .map(|k| {
+                let mut s = Vec::with_capacity(dims[0] * dims[1]);
+                for j in 0..dims[1] {
+                    for i in 0..dims[0] {
+                        s.push(f(v.voxel_to_world([i as f64, j as f64, k as f64])));
+                    }
+                }
+                s
+            })
+            .collect();
+        v.voxels = VoxelSlices::F32(slices);
+        v.validate().expect("valid test volume");
+        v
+    }
+
+    fn rotation(axis: [f64; 3], deg: f64) -> impl Fn([f64; 3]) -> [f64; 3] {
+        let k = unit(axis).expect("axis");
+        let (s, c) = deg.to_radians().sin_cos();
+        move |v| {
+            let kxv = cross(k, v);
+            let kv = dot(k, v);
+            [
+                v[0] * c + kxv[0] * s + k[0] * kv * (1.0 - c),
+                v[1] * c + kxv[1] * s + k[1] * kv * (1.0 - c),
+                v[2] * c + kxv[2] * s + k[2] * kv * (1.0 - c),
+            ]
+        }
+    }
+
+    fn view(plane: Plane, size: u32, pixel_mm: f64) -> View {
+        View {
+            plane,
+            width: size,
+            height: size,
+            pixel_mm,
+            slab_mm: 0.0,
+            mode: SlabMode::Average,
+        }
+    }
+
+    #[test]
+    fn trilinear_reslice_of_a_ramp_is_exact_at_any_oblique_angle() {
+        let ramp = |p: [f64; 3]| (3.0 * p[0] - 2.0 * p[1] + 1.5 * p[2] + 50.0) as f32;
+        // rotated rows/columns, a tilted (sheared) slice axis, anisotropic voxels
+        let rot = rotation([0.2, 0.3, 1.0], 17.0);
+        let tilt = unit([0.0, 0.3, 1.0]).expect("tilt");
+        let v = volume_of(
+            [24, 20, 16],
+            [0.7, 0.9, 1.6],
+            [rot([1.0, 0.0, 0.0]), rot([0.0, 1.0, 0.0]), rot(tilt)],
+            [-5.0, 3.0, -10.0],
+            ramp,
+        );
+        let mut out = Vec::new();
+        for (normal, up) in [
+            ([0.0, 0.0, 1.0], [0.0, -1.0, 0.0]),
+            ([0.3, 0.5, 0.81], [0.0, 0.0, 1.0]),
+            ([-0.7, 0.1, 0.2], [0.1, 0.9, 0.3]),
+            ([0.0, 1.0, 0.0], [0.0, 0.0, 1.0]),
+        ] {
+            let plane = Plane::oblique(v.center(), normal, up).expect("plane");
+            let vw = view(plane, 64, 0.37);
+            reslice(&v, &vw, &mut out).expect("reslice");
+            let mut inside = 0;
+            for y in 0..64 {
+                for x in 0..64 {
+                    let value = out[y * 64 + x];
+                    if value.is_nan() {
+                        continue;
+                    }
+                    inside += 1;
+                    let expected = ramp(vw.pixel_center(x as f64, y as f64));
+                    assert!(
+                        (value - expected).abs() < 2e-3,
+                        "normal {normal:?} pixel ({x},{y}): {value} vs {expected}"
+                    );
+                }
+            }
+            assert!(inside > 1000, "the plane cuts the volume ({inside} pixels)");
+        }
+    }
+
+    /// Intensity-weighted centroid (patient mm) of the pixels above `threshold`, restricted to `keep`.
+    fn centroid(
+        vw: &View,
+        values: &[f32],
+        threshold: f32,
+        keep: impl Fn([f64; 3]) -> bool,
+    ) -> [f64; 3] {
+        let mut sum = [0.0; 3];
+        let mut weight = 0.0;
+        for y in 0..vw.height {
+            for x in 0..vw.width {
+                let value = values[(y * vw.width + x) as usize];
+                let p = vw.pixel_center(f64::from(x), f64::from(y));
+                if value > threshold && keep(p) {
+                    let w = f64::from(value);
+                    for d in 0..3 {
+                        sum[d] += w * p[d];
+                    }
+                    weight += w;
+                }
+            }
+        }
+        assert!(weight > 0.0, "nothing above the threshold");
+        sum.map(|s| s / weight)
+    }
+
+    #[test]
+    fn a_sphere_appears_centred_under_the_crosshair_in_all_three_panes() {
+        let sphere = [12.3, -7.9, 20.4];
+        let inside = move |p: [f64; 3]| {
+            let d = [p[0] - sphere[0], p[1] - sphere[1], p[2] - sphere[2]];
+            if dot(d, d) <= 36.0 {
+                1000.0
+            } else {
+                0.0
+            }
+        };
+        let axes = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        let v = volume_of(
+            [80, 80, 40],
+            [0.5, 0.5, 1.25],
+            axes,
+            [-8.0, -28.0, 0.0],
+            inside,
+        );
+        let mut out = Vec::new();
+        // The crosshair at the sphere's centre; each pane panned away from it (its image centre elsewhere).
+        for plane in [
+            Plane::axial([5.0, -3.0, 0.0]),
+            Plane::coronal([8.0, 0.0, 22.0]),
+            Plane::sagittal([0.0, -10.0, 18.0]),
+        ] {
+            let n = plane.normal();
+            let off = dot(
+                [
+                    sphere[0] - plane.center[0],
+                    sphere[1] - plane.center[1],
+                    sphere[2] - plane.center[2],
+                ],
+                n,
+            );
+            let through = Plane {
+                center: [
+                    plane.center[0] + off * n[0],
+                    plane.center[1] + off * n[1],
+                    plane.center[2] + off * n[2],
+                ],
+                ..plane
+            };
+            let vw = view(through, 128, 0.25);
+            reslice(&v, &vw, &mut out).expect("reslice");
+            let c = centroid(&vw, &out, 500.0, |_| true);
+            for d in 0..3 {
+                assert!(
+                    (c[d] - sphere[d]).abs() < 0.15,
+                    "{:?}: centroid {c:?}, sphere {sphere:?}",
+                    labels(&through)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn distances_between_markers_are_true_mm_on_orthogonal_and_oblique_planes() {
+        let a = [-6.2, 4.1, 9.3];
+        let b = [7.9, -3.4, 15.8];
+        let blob = move |p: [f64; 3]| {
+            let g = |c: [f64; 3]| {
+                let d = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];
+                (-dot(d, d) / (2.0 * 1.5 * 1.5)).exp()
+            };
+            (1000.0 * (g(a) + g(b))) as f32
+        };
+        let truth = crate::measure::distance_mm(a, b);
+        for spacing in [[0.5, 0.5, 0.5], [0.4, 0.6, 1.0]] {
+            let dims = [
+                (40.0 / spacing[0]) as usize,
+                (40.0 / spacing[1]) as usize,
+                (30.0 / spacing[2]) as usize,
+            ];
+            let axes = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+            let v = volume_of(dims, spacing, axes, [-20.0, -20.0, -2.0], blob);
+            let mid = [
+                (a[0] + b[0]) / 2.0,
+                (a[1] + b[1]) / 2.0,
+                (a[2] + b[2]) / 2.0,
+            ];
+            let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+            // planes containing both markers: one with the normal in the xy plane (vertical), one general
+            let n1 = cross(ab, [0.0, 0.0, 1.0]);
+            let n2 = cross(ab, [0.3, -0.8, 0.5]);
+            for (normal, up) in [(n1, [0.0, 0.0, 1.0]), (n2, [0.0, 0.0, 1.0])] {
+                let plane = Plane::oblique(mid, normal, up).expect("plane");
+                let vw = view(plane, 160, 0.2);
+                let mut out = Vec::new();
+                reslice(&v, &vw, &mut out).expect("reslice");
+                let side = |p: [f64; 3]| dot([p[0] - mid[0], p[1] - mid[1], p[2] - mid[2]], ab);
+                let ca = centroid(&vw, &out, 300.0, |p| side(p) < 0.0);
+                let cb = centroid(&vw, &out, 300.0, |p| side(p) > 0.0);
+                let d = crate::measure::distance_mm(ca, cb);
+                assert!(
+                    (d - truth).abs() < 0.1,
+                    "spacing {spacing:?} normal {normal:?}: {d} mm vs {truth} mm"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn orientation_labels_follow_the_direction_cosines() {
+        let c = [0.0; 3];
+        let edges = |p: &Plane| {
+            let l = labels(p);
+            [l.left, l.right, l.top, l.bottom]
+        };
+        assert_eq!(edges(&Plane::axial(c)), ["R", "L", "A", "P"]);
+        assert_eq!(edges(&Plane::coronal(c)), ["R", "L", "H", "F"]);
+        assert_eq!(edges(&Plane::sagittal(c)), ["A", "P", "H", "F"]);
+        // Axial turned 30° about the feet-head axis: right = (cos 30, sin 30, 0) = L then P.
+        let rot = rotation([0.0, 0.0, 1.0], 30.0);
+        let axial30 = Plane {
+            center: c,
+            right: rot([1.0, 0.0, 0.0]),
+            down: rot([0.0, 1.0, 0.0]),
+        };
+        // down = (-sin 30, cos 30, 0) = P then R.
+        assert_eq!(edges(&axial30), ["RA", "LP", "AL", "PR"]);
+        // Coronal tilted 30° forward about the left-right axis: up = (0, -sin 30, cos 30) = H then A.
+        let p = Plane::oblique(
+            c,
+            [0.0, 30f64.to_radians().cos(), 30f64.to_radians().sin()],
+            [0.0, -30f64.to_radians().sin(), 30f64.to_radians().cos()],
+        )
+        .expect("plane");
+        assert_eq!(edges(&p), ["R", "L", "HA", "FP"]);
+        assert_eq!(direction_letters([0.1, 0.1, -0.99]), "F");
+    }
+
+    #[test]
+    fn slab_mip_minip_and_average_equal_the_brute_force_over_the_slices() {
+        let (w, h, d) = (20usize, 18usize, 16usize);
+        let mut seed = 12345u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            ((seed >> 16) % 2000) as i16 - 1000
+        };
+        let slices: Vec<Vec<i16>> = (0..d)
+            .map(|_| (0..w * h).map(|_| next()).collect())
+            .collect();
+        let v = Volume {
+            dims: [w, h, d],
+            spacing: [1.0, 1.0, 1.0],
+            origin: [0.0, 0.0, 0.0],
+            axes: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            voxels: VoxelSlices::I16(slices.clone()),
+            slope: 2.0,
+            intercept: -5.0,
+            invert: false,
+            modality: "CT".into(),
+            default_window: Window {
+                center: 0.0,
+                width: 100.0,
+            },
+            warnings: vec![],
+        };
+        // Pixels on voxel centres; a 4 mm slab around slice 7 covers slices 5..=9 exactly.
+        let centre = [(w - 1) as f64 / 2.0, (h - 1) as f64 / 2.0, 7.0];
+        for mode in [SlabMode::Mip, SlabMode::MinIp, SlabMode::Average] {
+            let vw = View {
+                plane: Plane::axial(centre),
+                width: w as u32,
+                height: h as u32,
+                pixel_mm: 1.0,
+                slab_mm: 4.0,
+                mode,
+            };
+            assert_eq!(vw.slab_offsets(&v), [-2.0, -1.0, 0.0, 1.0, 2.0]);
+            let mut out = Vec::new();
+            reslice(&v, &vw, &mut out).expect("reslice");
+            for i in 0..w * h {
+                let values = (5..=9).map(|k| f32::from(slices[k][i]) * 2.0 - 5.0);
+                let expected = match mode {
+                    SlabMode::Mip => values.fold(f32::NEG_INFINITY, f32::max),
+                    SlabMode::MinIp => values.fold(f32::INFINITY, f32::min),
+                    SlabMode::Average => values.sum::<f32>() / 5.0,
+                };
+                assert!(
+                    (out[i] - expected).abs() < 1e-3,
+                    "{mode:?} pixel {i}: {} vs {expected}",
+                    out[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn outside_the_volume_is_no_value_and_bad_views_are_errors() {
+        let axes = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        let v = volume_of([4, 4, 4], [1.0; 3], axes, [0.0; 3], |_| 100.0);
+        let mut out = Vec::new();
+        let far = view(Plane::axial([0.0, 0.0, 50.0]), 8, 1.0);
+        reslice(&v, &far, &mut out).expect("reslice");
+        assert!(out.iter().all(|x| x.is_nan()));
+        let mut img = RgbaImage::default();
+        let win = Window {
+            center: 100.0,
+            width: 10.0,
+        };
+        render(&v, &far, win, &mut out, &mut img).expect("render");
+        assert!(img.data.chunks(4).all(|p| p == [0, 0, 0, 255]));
+        let near = view(Plane::axial([1.5, 1.5, 1.5]), 2, 1.0);
+        render(&v, &near, win, &mut out, &mut img).expect("render");
+        // PS3.3 C.11.2.1.2.1: ((100 - 99.5) / 9 + 0.5) * 255 = 141.7
+        assert!(
+            img.data.chunks(4).all(|p| p == [142, 142, 142, 255]),
+            "{:?}",
+            img.data
+        );
+
+        let bad = [
+            View { width: 0, ..near },
+            View {
+                pixel_mm: f64::NAN,
+                ..near
+            },
+            View {
+                slab_mm: -1.0,
+                ..near
+            },
+            View {
+                plane: Plane {
+                    down: [1.0, 0.0, 0.0],
+                    ..near.plane
+                },
+                ..near
+            },
+        ];
+        for b in bad {
+            let e = reslice(&v, &b, &mut out).unwrap_err();
+            assert_eq!(e.code(), crate::ErrorCode::InvalidArgument, "{b:?}");
+        }
+        assert!(Plane::oblique([0.0; 3], [0.0, 0.0, 1.0], [0.0, 0.0, 2.0]).is_err());
+    }
+}

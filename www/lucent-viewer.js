@@ -13,7 +13,8 @@
 //   setSlab, measurements, addMeasurement, deleteMeasurement, maximize; see mpr.js)
 // Events (bubbling, composed): lucent:ready, lucent:progress, lucent:rendered, lucent:loaded, lucent:error,
 //   lucent:layout, lucent:mpr-rendered ({pane, view, window, labels}), lucent:measurement ({measurements}).
-// Attribute no-series hides the series browser. Styles: lucent-viewer.css.
+// Attributes: no-series hides the series browser; max-volume-mb caps the MPR volume (default 1.5 GiB; a larger
+// series is refused with an offer to open it downsampled). Styles: lucent-viewer.css.
 import { MSG } from './protocol.js';
 import { PRESETS } from './presets.js';
 import { Engine } from './engine.js';
@@ -165,8 +166,18 @@ export class LucentViewer extends HTMLElement {
     this._showMessage(text, kind);
   }
 
-  _showMessage(text, kind = 'info') {
-    this._message.textContent = text;
+  /** A message over the viewport; `action` ({label, run}) adds a button that clears the message and runs. */
+  _showMessage(text, kind = 'info', action = null) {
+    this._message.replaceChildren(text);
+    if (action) {
+      const button = el('button', 'lv-message-action', action.label);
+      button.type = 'button';
+      button.addEventListener('click', () => {
+        this._showMessage('');
+        action.run();
+      });
+      this._message.append(' ', button);
+    }
     this._message.dataset.kind = kind;
     this._message.hidden = !text;
   }
@@ -664,6 +675,12 @@ export class LucentViewer extends HTMLElement {
     return this._layout ?? 'stack';
   }
 
+  /** Largest volume MPR may build, in bytes: attribute max-volume-mb, else 1.5 GiB (wasm32 memory ends at 4 GiB). */
+  get maxVolumeBytes() {
+    const mb = Number(this.getAttribute('max-volume-mb'));
+    return mb > 0 ? mb * 2 ** 20 : 1.5 * 2 ** 30;
+  }
+
   /** The MPR layout object once MPR was opened (null before). */
   get mpr() {
     return this._mpr ?? null;
@@ -700,8 +717,11 @@ export class LucentViewer extends HTMLElement {
     this._showMessage('');
     if (result.error) {
       await this.setLayout('stack');
-      const hint = result.error.code === 'limit-exceeded' ? ' Try a downsampled volume.' : '';
-      this._showMessage(`MPR is not available for this series: ${result.error.message}${hint}`, 'error');
+      // Too big for this device: offer the same series at half the resolution in each direction.
+      const retry = result.error.code === 'limit-exceeded' && downsample < 8
+        ? { label: `Open MPR at 1/${downsample * 2} resolution`, run: () => this.setLayout('mpr', { downsample: downsample * 2 }) }
+        : null;
+      this._showMessage(`MPR is not available for this series: ${result.error.message}`, 'error', retry);
       this._emit('lucent:error', { ...result.error, file: null });
       return result;
     }

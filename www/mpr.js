@@ -19,8 +19,6 @@ export const PANES = ['axial', 'coronal', 'sagittal'];
 const COLORS = { axial: '#4da3ff', coronal: '#3fd07a', sagittal: '#f0a35e' };
 const TITLES = { axial: 'Axial', coronal: 'Coronal', sagittal: 'Sagittal' };
 export const MEASURE_TOOLS = ['distance', 'angle', 'rectangle', 'ellipse', 'probe'];
-// Volumes above this are refused by the core with a downsample suggestion (wasm32 memory ends at 4 GiB).
-const MAX_VOXEL_BYTES = 1.5 * 2 ** 30;
 
 const dot = (a, b) => a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 const add = (a, b, k = 1) => [a[0] + k * b[0], a[1] + k * b[1], a[2] + k * b[2]];
@@ -133,7 +131,7 @@ export class MprLayout {
 
   /** Builds (in the worker) the volume of a series and shows it; resolves with the summary or {error}. */
   async open(series, { downsample = 1 } = {}) {
-    const reply = await this.viewer._ask({ type: MSG.VOLUME, series, maxBytes: MAX_VOXEL_BYTES, downsample });
+    const reply = await this.viewer._ask({ type: MSG.VOLUME, series, maxBytes: this.viewer.maxVolumeBytes, downsample });
     if (!reply.ok) return { error: { code: reply.code, message: reply.message } };
     this.series = series;
     this.volume = reply.volume;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  REPO, baseUrl, canvasPixels, cliPath, mark, missing, openApp, runCli, waitForEvent, withBrowser,
+  CORPUS, REPO, baseUrl, canvasPixels, cliPath, mark, missing, openApp, openFolder, runCli, waitForEvent, withBrowser,
 } from './helpers.mjs';
 
 // From viewer-core/src/phantom.rs (the generator's constants).
@@ -157,6 +157,83 @@ test('MPR panes on the demo phantom: pixels, crosshair, labels and a distance in
     await page.click('[data-layout="stack"]');
     assert.equal(await page.evaluate(() => document.querySelector('lucent-viewer').layout), 'stack');
     assert.deepEqual(await page.evaluate(() => window.__lucent.violations), [], 'CSP violations');
+    assert.deepEqual(consoleErrors, [], 'console errors');
+  });
+});
+
+// The pane's pixels for a given view, compared byte for byte with `lucent mpr` on the same folder and view.
+async function assertPaneMatchesCli(page, pane, dir, window) {
+  const view = await page.evaluate((p) => document.querySelector('lucent-viewer').mpr.view(p), pane);
+  const { width, height, rgba } = await canvasPixels(page, `.lv-pane-${pane} canvas`);
+  assert.equal(width, view.width);
+  assert.equal(height, view.height);
+  const tmp = await mkdtemp(join(tmpdir(), 'lucent-mpr-'));
+  try {
+    const out = join(tmp, `${pane}.rgba`);
+    await runCli('mpr', dir, '--plane', 'oblique', '--normal', view.normal.join(','), '--up',
+      view.down.map((x) => -x).join(','), '--center', view.center.join(','), '--size', `${view.width}x${view.height}`,
+      '--pixel', String(view.pixel_mm), '--window', `${window.center},${window.width}`, '--out', out);
+    const expected = await readFile(out);
+    let differ = 0;
+    for (let i = 0; i < rgba.length; i++) if (rgba[i] !== expected[i]) differ++;
+    assert.equal(differ, 0, `${differ} bytes of the ${pane} pane differ from lucent mpr`);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return { view, rgba, width, height };
+}
+
+test('MPR on the tilted GE head CT: sheared volume, resampled gaps said, panes equal lucent mpr', async (t) => {
+  const ge = join(CORPUS, 'dcm_qa_ct/In/GE');
+  if (missing(t, `the corpus (${ge})`, existsSync(ge))) return;
+  if (missing(t, 'the lucent CLI', cliPath() && existsSync(cliPath()))) return;
+  await withBrowser(t, async ({ page, consoleErrors }) => {
+    await openApp(page, { demo: false });
+    await openFolder(page, ge);
+    const since = await mark(page);
+    await page.click('[data-layout="mpr"]');
+    const layout = await waitForEvent(page, 'lucent:layout', { since, match: { layout: 'mpr' } });
+    const v = layout.volume;
+    assert.equal(v.dims[0], 512);
+    assert.ok(v.warnings.some((w) => /gantry tilt of 18\.\d°/.test(w)), v.warnings.join('; '));
+    assert.ok(v.warnings.some((w) => /uneven slice spacing/.test(w)), v.warnings.join('; '));
+    // The slice axis leans 18.5° from the slice normal (sheared grid, not straightened).
+    const cos = v.axes[2].reduce((s, x, i) => s + x * v.slice_normal[i], 0);
+    assert.ok(Math.abs(Math.acos(cos) * 180 / Math.PI - 18.5) < 0.2, `tilt ${Math.acos(cos) * 180 / Math.PI}`);
+    for (const pane of ['axial', 'coronal', 'sagittal']) {
+      await waitForEvent(page, 'lucent:mpr-rendered', { since, match: { pane } });
+    }
+    const window = await page.evaluate(() => document.querySelector('lucent-viewer').mpr.windowOf('sagittal'));
+    await assertPaneMatchesCli(page, 'sagittal', ge, window);
+    await assertPaneMatchesCli(page, 'coronal', ge, window);
+    // The stack pane now pages through the volume's (resampled) slices.
+    const count = await page.evaluate(() => document.querySelector('lucent-viewer').sliceCount);
+    assert.equal(count, v.dims[2]);
+    assert.deepEqual(consoleErrors, [], 'console errors');
+  });
+});
+
+test('A volume over the device limit is refused clearly and opens downsampled on request', async (t) => {
+  await withBrowser(t, async ({ page, consoleErrors }) => {
+    await openApp(page);
+    await waitForEvent(page, 'lucent:loaded');
+    // The demo volume is 256^3 x 2 bytes = 32 MiB; allow 20 MiB.
+    await page.evaluate(() => document.querySelector('lucent-viewer').setAttribute('max-volume-mb', '20'));
+    let since = await mark(page);
+    await page.click('[data-layout="mpr"]');
+    const error = await waitForEvent(page, 'lucent:error', { since });
+    assert.equal(error.code, 'limit-exceeded');
+    assert.match(error.message, /32 MiB, more than the 20 MiB/);
+    assert.equal(await page.evaluate(() => document.querySelector('lucent-viewer').layout), 'stack');
+    const button = page.locator('lucent-viewer .lv-message-action');
+    assert.match(await button.innerText(), /1\/2 resolution/);
+    since = await mark(page);
+    await button.click();
+    const layout = await waitForEvent(page, 'lucent:layout', { since, match: { layout: 'mpr' } });
+    assert.deepEqual(layout.volume.dims, [128, 128, 128]);
+    assert.ok(layout.volume.warnings.some((w) => /downsampled 2x/.test(w)));
+    await waitForEvent(page, 'lucent:mpr-rendered', { since, match: { pane: 'coronal' } });
+    // consoleErrors: the refused build is reported through lucent:error, not the console
     assert.deepEqual(consoleErrors, [], 'console errors');
   });
 });

@@ -239,7 +239,7 @@ pub(crate) fn build(
     sources.dedup_by(|later, kept| norm(sub(later.position, kept.position)) < 1e-3);
     if sources.len() < before {
         warnings.push(format!(
-            "{} slice(s) at the same position as another were dropped (duplicates)",
+            "{} slice(s) at the same position as another were dropped (duplicates, or a second image type at the same positions): the first at each position is kept",
             before - sources.len()
         ));
     }

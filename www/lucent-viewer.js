@@ -172,6 +172,8 @@ export class LucentViewer extends HTMLElement {
     if (action) {
       const button = el('button', 'lv-message-action', action.label);
       button.type = 'button';
+      // the viewport's own pointer handling (drag to window/pan) must not take this press
+      button.addEventListener('pointerdown', (e) => e.stopPropagation());
       button.addEventListener('click', () => {
         this._showMessage('');
         action.run();

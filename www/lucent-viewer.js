@@ -285,6 +285,7 @@ export class LucentViewer extends HTMLElement {
     const done = new Promise((resolve) => {
       this._loading = { gen, resolve };
     });
+    this._loadDone = done;
     if (!this._engine.running) {
       const error = { code: 'engine-stopped', message: 'The viewer engine is not available; the study cannot be shown.' };
       this._showMessage(error.message, 'error');
@@ -703,6 +704,12 @@ export class LucentViewer extends HTMLElement {
       return { layout: 'stack' };
     }
     if (this._seriesIndex < 0) return { error: { code: 'not-found', message: 'No series is open.' } };
+    if (this._loading) {
+      // A volume built now would miss the files still arriving: build it from the whole series.
+      this._showMessage('Waiting for the study to finish loading…');
+      const loaded = await this._loadDone;
+      if (loaded?.superseded || loaded?.error) return { superseded: true };
+    }
     this._mpr ??= new MprLayout(this);
     const gen = this._gen;
     const series = this._seriesIndex;

@@ -237,3 +237,18 @@ test('A volume over the device limit is refused clearly and opens downsampled on
     assert.deepEqual(consoleErrors, [], 'console errors');
   });
 });
+
+test('MPR pressed while the study is still loading builds the volume from every slice', async (t) => {
+  await withBrowser(t, async ({ page, consoleErrors }) => {
+    await openApp(page);
+    // as soon as the first image shows, before every file is in
+    await page.waitForFunction(() => document.querySelector('lucent-viewer').sliceCount > 0);
+    const loadingAtClick = await page.evaluate(() => document.querySelector('lucent-viewer').loading);
+    t.diagnostic(`still loading when MPR was pressed: ${loadingAtClick}`);
+    const since = await mark(page);
+    await page.click('[data-layout="mpr"]');
+    const layout = await waitForEvent(page, 'lucent:layout', { since, match: { layout: 'mpr' } });
+    assert.deepEqual(layout.volume.dims, [256, 256, 256], `clicked while loading: ${loadingAtClick}`);
+    assert.deepEqual(consoleErrors, [], 'console errors');
+  });
+});

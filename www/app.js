@@ -64,6 +64,11 @@ const actions = {
     $('[data-action="overlays"]').setAttribute('aria-pressed', String(viewer.overlays));
   },
   'close-problems': () => showProblems(false),
+  'link-window': () => {
+    if (!viewer.mpr) return;
+    viewer.mpr.setLinkWindows(!viewer.mpr.linkWindows);
+    $('[data-action="link-window"]').setAttribute('aria-pressed', String(viewer.mpr.linkWindows));
+  },
 };
 
 async function setLayout(name) {

@@ -258,6 +258,16 @@ export class MprLayout {
     return this.renderAll();
   }
 
+  /** Linked (one window for every pane) or per pane; linking again gives every pane the shared window. */
+  setLinkWindows(on) {
+    this.linkWindows = Boolean(on);
+    if (this.linkWindows) {
+      for (const p of Object.values(this.panes)) p.window = null;
+      return this.renderAll();
+    }
+    return Promise.resolve(null);
+  }
+
   windowOf(name) {
     return this.panes[name].window ?? this.window;
   }

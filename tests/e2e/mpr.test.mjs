@@ -66,6 +66,28 @@ test('MPR panes on the demo phantom: pixels, crosshair, labels and a distance in
     assert.ok(Math.abs(coronal.view.center[1] - point[1]) < 1e-9, 'coronal plane through the point');
     assert.ok(Math.abs(sagittal.view.center[0] - point[0]) < 1e-9, 'sagittal plane through the point');
 
+    // Dragging the crosshair in the coronal pane moves the axial and sagittal slices with it.
+    const axialBefore = await canvasPixels(page, '.lv-pane-axial canvas');
+    const [c0x, c0y] = await panePoint(page, 'coronal', point);
+    const [c1x, c1y] = await panePoint(page, 'coronal', [-15, point[1], 10]);
+    since = await mark(page);
+    await page.mouse.move(c0x, c0y);
+    await page.mouse.down();
+    await page.mouse.move((c0x + c1x) / 2, (c0y + c1y) / 2, { steps: 3 });
+    await page.mouse.move(c1x, c1y, { steps: 3 });
+    await page.mouse.up();
+    await waitForEvent(page, 'lucent:mpr-rendered', { since, match: { pane: 'axial' } });
+    await page.evaluate(() => document.querySelector('lucent-viewer').mpr.renderAll());
+    const dragged = await page.evaluate(() => document.querySelector('lucent-viewer').mpr.point);
+    assert.ok(Math.abs(dragged[0] + 15) <= pixelMm && Math.abs(dragged[2] - 10) <= pixelMm, `dragged to ${dragged}`);
+    assert.ok(Math.abs(dragged[1] - point[1]) < 1e-9, 'a drag in the coronal plane stays in it');
+    const axialView = await page.evaluate(() => document.querySelector('lucent-viewer').mpr.view('axial'));
+    const sagittalView = await page.evaluate(() => document.querySelector('lucent-viewer').mpr.view('sagittal'));
+    assert.ok(Math.abs(axialView.center[2] - dragged[2]) < 1e-9, 'the axial slice follows');
+    assert.ok(Math.abs(sagittalView.center[0] - dragged[0]) < 1e-9, 'the sagittal slice follows');
+    const axialAfter = await canvasPixels(page, '.lv-pane-axial canvas');
+    assert.notDeepEqual(axialAfter.rgba, axialBefore.rgba, 'the axial pane shows another slice');
+
     // The coronal plane through tooth 5's axis; window so that tooth (2500 HU) is white and bone (1200) black.
     const [tx, ty] = archPoint(TOOTH.t);
     since = await mark(page);

@@ -229,3 +229,96 @@ fn bad_input_is_a_clear_error_naming_the_file() {
     assert_eq!(bad["code"], "not-dicom");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn mpr_and_measure_on_the_demo_phantom_follow_its_analytic_geometry() {
+    let dir = temp_dir("mpr");
+    let d = dir.to_str().expect("utf-8");
+    ok(&["demo", d, "--size", "64", "--slices", "40"]);
+    // A coronal plane through y = -55 (the marker's), centred at x = 0, z = 55, 2.5 mm per pixel like the
+    // voxels. The marker (3000 HU, radius 3 mm) at x = +55 (patient left) must be on the image's right.
+    let out = dir.join("cor.rgba");
+    let report: serde_json::Value = serde_json::from_str(&ok(&[
+        "mpr",
+        d,
+        "--plane",
+        "coronal",
+        "--center",
+        "0,-55,55",
+        "--size",
+        "64x64",
+        "--pixel",
+        "2.5",
+        "--window",
+        "400,2000",
+        "--json",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]))
+    .expect("json");
+    assert_eq!(report["labels"]["left"], "R");
+    assert_eq!(report["labels"]["right"], "L");
+    assert_eq!(report["labels"]["top"], "H");
+    assert_eq!(report["labels"]["bottom"], "F");
+    assert_eq!(report["volume"]["dims"], serde_json::json!([64, 64, 40]));
+    let rgba = std::fs::read(&out).expect("rgba");
+    assert_eq!(rgba.len(), 64 * 64 * 4);
+    // pixel (x, y) is centred at x_mm = (x + 0.5 - 32) * 2.5, z_mm = 55 - (y + 0.5 - 32) * 2.5
+    let grey = |x_mm: f64, z_mm: f64| {
+        let col = (x_mm / 2.5 + 31.5).round() as usize;
+        let row = ((55.0 - z_mm) / 2.5 + 31.5).round() as usize;
+        rgba[(row * 64 + col) * 4]
+    };
+    assert_eq!(grey(55.0, 55.0), 255, "the marker, on the viewer's right");
+    assert_eq!(grey(-55.0, 55.0), 0, "its mirror image is air");
+    assert!(
+        grey(0.0, 0.0) > 0 && grey(0.0, 0.0) < 255,
+        "soft tissue in the middle"
+    );
+
+    // measure: the marker's centre to the middle of the head, in mm, with the value at each end
+    let m: serde_json::Value = serde_json::from_str(&ok(&[
+        "measure",
+        d,
+        "--from",
+        "55,-55,54",
+        "--to",
+        "0,0,54",
+        "--json",
+    ]))
+    .expect("json");
+    let expected = (55.0f64 * 55.0 * 2.0).sqrt();
+    assert!((m["distance_mm"].as_f64().expect("mm") - expected).abs() < 1e-9);
+    assert_eq!(m["from"]["value"], 3000.0);
+    assert_eq!(m["to"]["value"], 40.0);
+
+    // Bad requests are clear errors.
+    for (args, says) in [
+        (vec!["mpr", d, "--plane", "axial"], "--out"),
+        (
+            vec!["mpr", d, "--plane", "bogus", "--out", "x.png"],
+            "expected axial",
+        ),
+        (
+            vec!["mpr", d, "--plane", "oblique", "--out", "x.png"],
+            "--normal",
+        ),
+        (vec!["mpr", d, "--size", "0x5", "--out", "x.png"], "--size"),
+        (
+            vec!["measure", d, "--from", "1,2", "--to", "0,0,0"],
+            "X,Y,Z",
+        ),
+    ] {
+        let run = lucent(&args);
+        assert!(!run.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let empty = temp_dir("mpr-empty");
+    std::fs::write(empty.join("notes.txt"), "not DICOM").expect("write");
+    let run = lucent(&["mpr", empty.to_str().expect("utf-8"), "--out", "x.png"]);
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("no image series"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&empty);
+}

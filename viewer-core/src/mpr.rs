@@ -187,52 +187,6 @@ impl View {
     }
 }
 
-/// Trilinear interpolation in one grid, monomorphised per voxel type.
-struct Sampler<'a, T> {
-    slices: &'a [Vec<T>],
-    dims: [usize; 3],
-    max: [f64; 3],
-}
-
-impl<T: Voxel> Sampler<'_, T> {
-    /// Stored value at continuous voxel coordinates, or None outside the grid of voxel centres.
-    #[inline(always)]
-    fn sample(&self, i: f64, j: f64, k: f64) -> Option<f32> {
-        const EPS: f64 = 1e-6;
-        if !(i > -EPS
-            && j > -EPS
-            && k > -EPS
-            && i < self.max[0]
-            && j < self.max[1]
-            && k < self.max[2])
-        {
-            return None;
-        }
-        let (i, j, k) = (i.max(0.0), j.max(0.0), k.max(0.0));
-        let (i0, j0, k0) = (i as usize, j as usize, k as usize);
-        let [di, dj, dk] = self.dims;
-        let (i0, j0, k0) = (i0.min(di - 1), j0.min(dj - 1), k0.min(dk - 1));
-        let (fx, fy, fz) = (
-            (i - i0 as f64) as f32,
-            (j - j0 as f64) as f32,
-            (k - k0 as f64) as f32,
-        );
-        let i1 = (i0 + 1).min(di - 1);
-        let j1 = (j0 + 1).min(dj - 1);
-        let k1 = (k0 + 1).min(dk - 1);
-        let s0 = &self.slices[k0];
-        let s1 = &self.slices[k1];
-        let (r0, r1) = (j0 * di, j1 * di);
-        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-        let plane = |s: &[T]| {
-            let a = lerp(s[r0 + i0].to_f32(), s[r0 + i1].to_f32(), fx);
-            let b = lerp(s[r1 + i0].to_f32(), s[r1 + i1].to_f32(), fx);
-            lerp(a, b, fy)
-        };
-        Some(lerp(plane(s0), plane(s1), fz))
-    }
-}
-
 /// Modality values of a view (`width * height`, row-major; NaN where the view leaves the volume) into `out`.
 pub fn reslice(volume: &Volume, view: &View, out: &mut Vec<f32>) -> Result<(), Error> {
     view.check()?;
@@ -256,15 +210,8 @@ fn reslice_typed<T: Voxel>(
     out.clear();
     out.try_reserve(n)
         .map_err(|_| Error::limit("the view does not fit in memory"))?;
+    out.resize(n, f32::NAN);
     let offsets = view.slab_offsets(volume);
-    let init = match view.mode {
-        SlabMode::Average => 0.0,
-        SlabMode::Mip => f32::NEG_INFINITY,
-        SlabMode::MinIp => f32::INFINITY,
-    };
-    out.resize(n, init);
-    // Samples that fell inside, per pixel (for the average; 0 = no value).
-    let mut counts = vec![0u16; n];
     let inv = volume.inverse_steps()?;
     let to_voxel = |p: [f64; 3]| {
         let d = [
@@ -280,45 +227,89 @@ fn reslice_typed<T: Voxel>(
     let dx = linear(plane.right.map(|c| c * view.pixel_mm));
     let dy = linear(plane.down.map(|c| c * view.pixel_mm));
     let dims = volume.dims;
-    let sampler = Sampler {
-        slices,
-        dims,
-        max: [
-            (dims[0] - 1) as f64 + 1e-6,
-            (dims[1] - 1) as f64 + 1e-6,
-            (dims[2] - 1) as f64 + 1e-6,
-        ],
-    };
+    let max = [
+        (dims[0] - 1) as f64,
+        (dims[1] - 1) as f64,
+        (dims[2] - 1) as f64,
+    ];
+    let first = view.pixel_center(0.0, 0.0);
+    // Voxel coordinates of pixel (0, 0) on each slab plane.
+    let bases: Vec<[f64; 3]> = offsets
+        .iter()
+        .map(|&o| {
+            to_voxel([
+                first[0] + o * normal[0],
+                first[1] + o * normal[1],
+                first[2] + o * normal[2],
+            ])
+        })
+        .collect();
     let (slope, intercept) = (volume.slope as f32, volume.intercept as f32);
-    for &offset in &offsets {
-        let first = view.pixel_center(0.0, 0.0);
-        let v0 = to_voxel([
-            first[0] + offset * normal[0],
-            first[1] + offset * normal[1],
-            first[2] + offset * normal[2],
-        ]);
+    let grid = Grid { slices, dims };
+    if let [base] = bases[..] {
+        // A thin plane: each pixel once.
         for y in 0..h {
             let yf = y as f64;
-            let row = [v0[0] + yf * dy[0], v0[1] + yf * dy[1], v0[2] + yf * dy[2]];
-            let out_row = &mut out[y * w..(y + 1) * w];
-            let count_row = &mut counts[y * w..(y + 1) * w];
-            for x in 0..w {
+            let row = [
+                base[0] + yf * dy[0],
+                base[1] + yf * dy[1],
+                base[2] + yf * dy[2],
+            ];
+            let (x0, x1) = inside_span(row, dx, max, w);
+            for (x, px) in out[y * w..(y + 1) * w]
+                .iter_mut()
+                .enumerate()
+                .take(x1)
+                .skip(x0)
+            {
                 let xf = x as f64;
-                let Some(s) = sampler.sample(
+                *px = grid.sample(
                     row[0] + xf * dx[0],
                     row[1] + xf * dx[1],
                     row[2] + xf * dx[2],
-                ) else {
-                    continue;
+                ) * slope
+                    + intercept;
+            }
+        }
+        return Ok(());
+    }
+    // A slab: plane after plane over the whole image (each plane reads two neighbouring slices' worth of
+    // memory at a time), combined per pixel; `counts` says how many planes a pixel had a value on.
+    let init = match view.mode {
+        SlabMode::Average => 0.0,
+        SlabMode::Mip => f32::NEG_INFINITY,
+        SlabMode::MinIp => f32::INFINITY,
+    };
+    out.fill(init);
+    let mut counts = vec![0u16; n];
+    for base in &bases {
+        for y in 0..h {
+            let yf = y as f64;
+            let row = [
+                base[0] + yf * dy[0],
+                base[1] + yf * dy[1],
+                base[2] + yf * dy[2],
+            ];
+            let (x0, x1) = inside_span(row, dx, max, w);
+            if x0 >= x1 {
+                continue;
+            }
+            let out_row = &mut out[y * w + x0..y * w + x1];
+            let count_row = &mut counts[y * w + x0..y * w + x1];
+            for (o, (acc, c)) in out_row.iter_mut().zip(count_row.iter_mut()).enumerate() {
+                let xf = (x0 + o) as f64;
+                let value = grid.sample(
+                    row[0] + xf * dx[0],
+                    row[1] + xf * dx[1],
+                    row[2] + xf * dx[2],
+                ) * slope
+                    + intercept;
+                *acc = match view.mode {
+                    SlabMode::Average => *acc + value,
+                    SlabMode::Mip => acc.max(value),
+                    SlabMode::MinIp => acc.min(value),
                 };
-                let value = s * slope + intercept;
-                let acc = &mut out_row[x];
-                match view.mode {
-                    SlabMode::Average => *acc += value,
-                    SlabMode::Mip => *acc = acc.max(value),
-                    SlabMode::MinIp => *acc = acc.min(value),
-                }
-                count_row[x] = count_row[x].saturating_add(1);
+                *c += 1;
             }
         }
     }
@@ -330,6 +321,71 @@ fn reslice_typed<T: Voxel>(
         }
     }
     Ok(())
+}
+
+/// The pixels `x0..x1` of a row (voxel coordinates `row + x * dx`) that fall inside the grid of voxel centres
+/// `[0, max]` (with a tolerance of 1e-6 voxel, clamped when sampled).
+fn inside_span(row: [f64; 3], dx: [f64; 3], max: [f64; 3], width: usize) -> (usize, usize) {
+    const EPS: f64 = 1e-6;
+    let (mut lo, mut hi) = (0.0f64, width as f64 - 1.0);
+    for a in 0..3 {
+        let (b, d) = (row[a], dx[a]);
+        if d.abs() < 1e-12 {
+            if !(b >= -EPS && b <= max[a] + EPS) {
+                return (0, 0);
+            }
+            continue;
+        }
+        let (t0, t1) = ((-EPS - b) / d, (max[a] + EPS - b) / d);
+        lo = lo.max(t0.min(t1));
+        hi = hi.min(t0.max(t1));
+    }
+    if !(lo <= hi) {
+        return (0, 0);
+    }
+    let (x0, x1) = (lo.ceil(), hi.floor());
+    if x1 < x0 {
+        return (0, 0);
+    }
+    (x0 as usize, (x1 as usize + 1).min(width))
+}
+
+/// Trilinear interpolation in one grid, monomorphised per voxel type.
+struct Grid<'a, T> {
+    slices: &'a [Vec<T>],
+    dims: [usize; 3],
+}
+
+impl<T: Voxel> Grid<'_, T> {
+    /// Stored value at continuous voxel coordinates known to lie (within rounding) inside the grid.
+    #[inline(always)]
+    fn sample(&self, i: f64, j: f64, k: f64) -> f32 {
+        let [di, dj, dk] = self.dims;
+        // Inside the span the coordinates are in [-1e-6, max + 1e-6]: a tiny negative truncates to index 0
+        // with a fraction of -1e-6, and the far edge is handled by the corner below.
+        // The lower corner never the last index (when the axis has two or more voxels), so the upper one
+        // is always in the grid; at the far edge the fraction is then 1.
+        let corner = |c: f64, d: usize| -> (usize, usize, f32) {
+            if d < 2 {
+                return (0, 0, 0.0);
+            }
+            let c0 = (c as usize).min(d - 2);
+            (c0, c0 + 1, (c - c0 as f64) as f32)
+        };
+        let (i0, i1, fx) = corner(i, di);
+        let (j0, j1, fy) = corner(j, dj);
+        let (k0, k1, fz) = corner(k, dk);
+        let s0 = &self.slices[k0];
+        let s1 = &self.slices[k1];
+        let (r0, r1) = (j0 * di, j1 * di);
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        let plane = |s: &[T]| {
+            let a = lerp(s[r0 + i0].to_f32(), s[r0 + i1].to_f32(), fx);
+            let b = lerp(s[r1 + i0].to_f32(), s[r1 + i1].to_f32(), fx);
+            lerp(a, b, fy)
+        };
+        lerp(plane(s0), plane(s1), fz)
+    }
 }
 
 /// Renders a view through the window into `out` (reused; resized only when the view size changes).

@@ -387,57 +387,89 @@ fn slab_along_axis<T: Voxel>(
         _ => (0, 1),
     };
     let (dp, dq) = (volume.dims[p_axis], volume.dims[q_axis]);
-    let init = match view.mode {
-        SlabMode::Average => 0.0,
-        SlabMode::Mip => f32::NEG_INFINITY,
-        SlabMode::MinIp => f32::INFINITY,
-    };
-    let mut image = Vec::new();
+    let n = dp * dq;
+    let mut image: Vec<f32> = Vec::new();
     image
-        .try_reserve_exact(dp * dq)
+        .try_reserve_exact(n)
         .map_err(|_| Error::limit("the slab does not fit in memory"))?;
-    image.resize(dp * dq, init);
     let (slope, intercept) = (volume.slope as f32, volume.intercept as f32);
-    let mode = view.mode;
-    let combine = |acc: &mut f32, stored: T| {
-        let v = stored.to_f32() * slope + intercept;
-        *acc = match mode {
-            SlabMode::Average => *acc + v,
-            SlabMode::Mip => acc.max(v),
-            SlabMode::MinIp => acc.min(v),
-        };
+    // Extremes are taken on the stored values (one compare per voxel, converted once per column); with a
+    // negative slope the modality maximum is the stored minimum.
+    let take_max = match view.mode {
+        SlabMode::Average => None,
+        SlabMode::Mip => Some(slope >= 0.0),
+        SlabMode::MinIp => Some(slope < 0.0),
     };
-    match axis {
-        2 => {
-            for s in &slices[range] {
-                for (acc, &v) in image.iter_mut().zip(s.iter()) {
-                    combine(acc, v);
+    // Visits every (projection index, run of voxels along the axis) in memory order.
+    let (first, rest) = (*range.start(), *range.start() + 1..=*range.end());
+    match take_max {
+        Some(max) => {
+            let mut acc: Vec<T> = Vec::new();
+            acc.try_reserve_exact(n)
+                .map_err(|_| Error::limit("the slab does not fit in memory"))?;
+            match axis {
+                2 => {
+                    acc.extend_from_slice(&slices[first]);
+                    for s in &slices[rest] {
+                        fold_extreme(&mut acc, s, max);
+                    }
                 }
-            }
-        }
-        1 => {
-            for (k, s) in slices.iter().enumerate().take(dk) {
-                let row = &mut image[k * di..(k + 1) * di];
-                for j in range.clone() {
-                    for (acc, &v) in row.iter_mut().zip(&s[j * di..(j + 1) * di]) {
-                        combine(acc, v);
+                1 => {
+                    for s in slices.iter().take(dk) {
+                        let at = acc.len();
+                        acc.extend_from_slice(&s[first * di..(first + 1) * di]);
+                        for j in rest.clone() {
+                            fold_extreme(&mut acc[at..], &s[j * di..(j + 1) * di], max);
+                        }
+                    }
+                }
+                _ => {
+                    for s in slices.iter().take(dk) {
+                        for j in 0..dj {
+                            let run = &s[j * di + first..=j * di + range.end()];
+                            let mut e = run[0];
+                            for &v in &run[1..] {
+                                if (max && v > e) || (!max && v < e) {
+                                    e = v;
+                                }
+                            }
+                            acc.push(e);
+                        }
                     }
                 }
             }
+            image.extend(acc.iter().map(|&v| v.to_f32() * slope + intercept));
         }
-        _ => {
-            for (k, s) in slices.iter().enumerate().take(dk) {
-                for j in 0..dj {
-                    let acc = &mut image[k * dj + j];
-                    for &v in &s[j * di + range.start()..=j * di + range.end()] {
-                        combine(acc, v);
+        None => {
+            image.resize(n, 0.0);
+            match axis {
+                2 => {
+                    for s in &slices[range] {
+                        fold_sum(&mut image, s);
+                    }
+                }
+                1 => {
+                    for (k, s) in slices.iter().enumerate().take(dk) {
+                        for j in range.clone() {
+                            fold_sum(&mut image[k * di..(k + 1) * di], &s[j * di..(j + 1) * di]);
+                        }
+                    }
+                }
+                _ => {
+                    for (k, s) in slices.iter().enumerate().take(dk) {
+                        for j in 0..dj {
+                            image[k * dj + j] = s[j * di + first..=j * di + range.end()]
+                                .iter()
+                                .map(|v| v.to_f32())
+                                .sum();
+                        }
                     }
                 }
             }
+            image
+                .iter_mut()
+                .for_each(|v| *v = *v / count * slope + intercept);
         }
-    }
-    if mode == SlabMode::Average {
-        image.iter_mut().for_each(|v| *v /= count);
     }
     // Bilinear sampling of the projection at every pixel of the view's middle plane.
     let base = bases[bases.len() / 2];
@@ -475,6 +507,32 @@ fn slab_along_axis<T: Voxel>(
         }
     }
     Ok(())
+}
+
+/// `acc[i] = max(acc[i], src[i])` (or min), on stored values.
+#[inline]
+fn fold_extreme<T: Voxel>(acc: &mut [T], src: &[T], max: bool) {
+    if max {
+        for (a, &v) in acc.iter_mut().zip(src) {
+            if v > *a {
+                *a = v;
+            }
+        }
+    } else {
+        for (a, &v) in acc.iter_mut().zip(src) {
+            if v < *a {
+                *a = v;
+            }
+        }
+    }
+}
+
+/// `acc[i] += src[i]`.
+#[inline]
+fn fold_sum<T: Voxel>(acc: &mut [f32], src: &[T]) {
+    for (a, &v) in acc.iter_mut().zip(src) {
+        *a += v.to_f32();
+    }
 }
 
 /// The pixels `x0..x1` of a row (voxel coordinates `row + x * dx`) that fall inside the grid of voxel centres

@@ -62,7 +62,7 @@ impl VoxelSlices {
 }
 
 /// A stored voxel type: the reslicer is generic over it (monomorphised per type, no per-voxel match).
-pub trait Voxel: Copy + Send + Sync + 'static {
+pub trait Voxel: Copy + PartialOrd + Send + Sync + 'static {
     fn to_f32(self) -> f32;
 }
 impl Voxel for u8 {

@@ -512,17 +512,14 @@ fn slab_along_axis<T: Voxel>(
 /// `acc[i] = max(acc[i], src[i])` (or min), on stored values.
 #[inline]
 fn fold_extreme<T: Voxel>(acc: &mut [T], src: &[T], max: bool) {
+    // Written as selects, not branches: random voxel data would mispredict a branch every other voxel.
     if max {
         for (a, &v) in acc.iter_mut().zip(src) {
-            if v > *a {
-                *a = v;
-            }
+            *a = if v > *a { v } else { *a };
         }
     } else {
         for (a, &v) in acc.iter_mut().zip(src) {
-            if v < *a {
-                *a = v;
-            }
+            *a = if v < *a { v } else { *a };
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::ingest::{parse, Instance, NonImage, Parsed};
 use crate::render::{check_displayable, render_frame, RgbaImage};
 use crate::volume::build::{self, BuildOptions, SliceRef, SliceSources};
-use crate::volume::Volume;
+use crate::volume::{dot, Volume};
 use crate::window::{self, Window};
 
 /// Number of decoded frames kept by a [`Library`].
@@ -141,10 +141,6 @@ pub fn slice_normal(orientation: &[f64; 6]) -> Option<[f64; 3]> {
 fn decode_for_display(instance: &Instance, frame: u32) -> Result<Frame, Error> {
     check_displayable(instance)?;
     decode_frame(instance, frame)
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
 impl Library {

@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::error::Error;
-use crate::mpr::{dot, Plane};
-use crate::volume::Volume;
+use crate::mpr::Plane;
+use crate::volume::{dot, Volume};
 
 /// Most sample points an ROI is evaluated at (the sampling step grows past this).
 const MAX_ROI_SAMPLES: f64 = 4_000_000.0;

@@ -12,28 +12,13 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::render::RgbaImage;
-use crate::volume::{Volume, Voxel, VoxelSlices};
+use crate::volume::{along, cross, dot, unit, Volume, Voxel, VoxelSlices};
 use crate::window::{voi_linear, Window};
 
 /// Most pixels a view may have (a 8192 x 8192 pane).
 pub const MAX_VIEW_PIXELS: u64 = 1 << 26;
 /// Most planes a slab may be sampled with.
 pub const MAX_SLAB_SAMPLES: usize = 1024;
-
-pub(crate) fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-pub(crate) fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [
-        a[1] * b[2] - a[2] * b[1],
-        a[2] * b[0] - a[0] * b[2],
-        a[0] * b[1] - a[1] * b[0],
-    ]
-}
-fn unit(a: [f64; 3]) -> Option<[f64; 3]> {
-    let l = dot(a, a).sqrt();
-    (l.is_finite() && l > 1e-9).then(|| [a[0] / l, a[1] / l, a[2] / l])
-}
 
 /// A plane in patient space: a centre and the screen's right and down directions (unit, orthogonal).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -73,13 +58,9 @@ impl Plane {
     pub fn oblique(center: [f64; 3], normal: [f64; 3], up: [f64; 3]) -> Result<Plane, Error> {
         let n =
             unit(normal).ok_or_else(|| Error::invalid_argument("the normal is a zero vector"))?;
-        let along = dot(up, n);
-        let down = unit([
-            -(up[0] - along * n[0]),
-            -(up[1] - along * n[1]),
-            -(up[2] - along * n[2]),
-        ])
-        .ok_or_else(|| Error::invalid_argument("the up direction is parallel to the normal"))?;
+        // minus the part of `up` that lies in the plane
+        let down = unit(along(up, n, -dot(up, n)).map(|c| -c))
+            .ok_or_else(|| Error::invalid_argument("the up direction is parallel to the normal"))?;
         Ok(Plane {
             center,
             right: cross(down, n),
@@ -224,14 +205,7 @@ fn reslice_typed<T: Voxel>(
     out.resize(n, f32::NAN);
     let offsets = view.slab_offsets(volume);
     let inv = volume.inverse_steps()?;
-    let to_voxel = |p: [f64; 3]| {
-        let d = [
-            p[0] - volume.origin[0],
-            p[1] - volume.origin[1],
-            p[2] - volume.origin[2],
-        ];
-        [dot(inv[0], d), dot(inv[1], d), dot(inv[2], d)]
-    };
+    // a patient-space step as a voxel-space step
     let linear = |v: [f64; 3]| [dot(inv[0], v), dot(inv[1], v), dot(inv[2], v)];
     let plane = &view.plane;
     let normal = plane.normal();
@@ -245,42 +219,23 @@ fn reslice_typed<T: Voxel>(
     ];
     let first = view.pixel_center(0.0, 0.0);
     // Voxel coordinates of pixel (0, 0) on each slab plane.
-    let bases: Vec<[f64; 3]> = offsets
+    let bases = offsets
         .iter()
-        .map(|&o| {
-            to_voxel([
-                first[0] + o * normal[0],
-                first[1] + o * normal[1],
-                first[2] + o * normal[2],
-            ])
-        })
-        .collect();
-    let (slope, intercept) = (volume.slope as f32, volume.intercept as f32);
-    let grid = Grid { slices, dims };
+        .map(|&o| volume.world_to_voxel(along(first, normal, o)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let grid = Grid {
+        slices,
+        dims,
+        slope: volume.slope as f32,
+        intercept: volume.intercept as f32,
+    };
     if let [base] = bases[..] {
         // A thin plane: each pixel once.
         for y in 0..h {
-            let yf = y as f64;
-            let row = [
-                base[0] + yf * dy[0],
-                base[1] + yf * dy[1],
-                base[2] + yf * dy[2],
-            ];
-            let (x0, x1) = inside_span(row, dx, max, w);
-            for (x, px) in out[y * w..(y + 1) * w]
-                .iter_mut()
-                .enumerate()
-                .take(x1)
-                .skip(x0)
-            {
-                let xf = x as f64;
-                *px = grid.sample(
-                    row[0] + xf * dx[0],
-                    row[1] + xf * dx[1],
-                    row[2] + xf * dx[2],
-                ) * slope
-                    + intercept;
-            }
+            let row = along(base, dy, y as f64);
+            grid.row(row, dx, inside_span(row, dx, max, w), |x, value| {
+                out[y * w + x] = value;
+            });
         }
         return Ok(());
     }
@@ -296,35 +251,18 @@ fn reslice_typed<T: Voxel>(
     };
     out.fill(init);
     let mut counts = vec![0u16; n];
-    for base in &bases {
+    for &base in &bases {
         for y in 0..h {
-            let yf = y as f64;
-            let row = [
-                base[0] + yf * dy[0],
-                base[1] + yf * dy[1],
-                base[2] + yf * dy[2],
-            ];
-            let (x0, x1) = inside_span(row, dx, max, w);
-            if x0 >= x1 {
-                continue;
-            }
-            let out_row = &mut out[y * w + x0..y * w + x1];
-            let count_row = &mut counts[y * w + x0..y * w + x1];
-            for (o, (acc, c)) in out_row.iter_mut().zip(count_row.iter_mut()).enumerate() {
-                let xf = (x0 + o) as f64;
-                let value = grid.sample(
-                    row[0] + xf * dx[0],
-                    row[1] + xf * dx[1],
-                    row[2] + xf * dx[2],
-                ) * slope
-                    + intercept;
+            let row = along(base, dy, y as f64);
+            grid.row(row, dx, inside_span(row, dx, max, w), |x, value| {
+                let acc = &mut out[y * w + x];
                 *acc = match view.mode {
                     SlabMode::Average => *acc + value,
                     SlabMode::Mip => acc.max(value),
                     SlabMode::MinIp => acc.min(value),
                 };
-                *c += 1;
-            }
+                counts[y * w + x] += 1;
+            });
         }
     }
     for (acc, &c) in out.iter_mut().zip(&counts) {
@@ -365,10 +303,9 @@ fn slab_along_axis<T: Voxel>(
     let [di, dj, dk] = volume.dims;
     let (w, h) = (view.width as usize, view.height as usize);
     // The slab's extent along the axis, in voxel coordinates (the planes' first and last positions).
-    let along = |b: &[f64; 3]| b[axis];
     let (lo, hi) = bases
         .iter()
-        .map(along)
+        .map(|b| b[axis])
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, u), c| {
             (l.min(c), u.max(c))
         });
@@ -472,39 +409,23 @@ fn slab_along_axis<T: Voxel>(
         }
     }
     // Bilinear sampling of the projection at every pixel of the view's middle plane.
+    // The projection is a one-slice grid of modality values: its trilinear sample is the bilinear one.
     let base = bases[bases.len() / 2];
-    let max = [(dp - 1) as f64, (dq - 1) as f64];
-    let corner = |c: f64, d: usize| -> (usize, usize, f32) {
-        if d < 2 {
-            return (0, 0, 0.0);
-        }
-        let c0 = (c as usize).min(d - 2);
-        (c0, c0 + 1, (c - c0 as f64) as f32)
+    let image = [image];
+    let grid = Grid {
+        slices: &image,
+        dims: [dp, dq, 1],
+        slope: 1.0,
+        intercept: 0.0,
     };
+    let max = [(dp - 1) as f64, (dq - 1) as f64, 0.0];
+    let d2 = [dx[p_axis], dx[q_axis], 0.0];
     for y in 0..h {
-        let yf = y as f64;
-        let row = [
-            base[0] + yf * dy[0],
-            base[1] + yf * dy[1],
-            base[2] + yf * dy[2],
-        ];
+        let row = along(base, dy, y as f64);
         let row2 = [row[p_axis], row[q_axis], 0.0];
-        let d2 = [dx[p_axis], dx[q_axis], 0.0];
-        let (x0, x1) = inside_span(row2, d2, [max[0], max[1], 0.0], w);
-        for (x, px) in out[y * w..(y + 1) * w]
-            .iter_mut()
-            .enumerate()
-            .take(x1)
-            .skip(x0)
-        {
-            let xf = x as f64;
-            let (p0, p1, fp) = corner(row2[0] + xf * d2[0], dp);
-            let (q0, q1, fq) = corner(row2[1] + xf * d2[1], dq);
-            let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-            let a = lerp(image[q0 * dp + p0], image[q0 * dp + p1], fp);
-            let b = lerp(image[q1 * dp + p0], image[q1 * dp + p1], fp);
-            *px = lerp(a, b, fq);
-        }
+        grid.row(row2, d2, inside_span(row2, d2, max, w), |x, value| {
+            out[y * w + x] = value;
+        });
     }
     Ok(())
 }
@@ -563,24 +484,48 @@ fn inside_span(row: [f64; 3], dx: [f64; 3], max: [f64; 3], width: usize) -> (usi
 struct Grid<'a, T> {
     slices: &'a [Vec<T>],
     dims: [usize; 3],
+    /// Modality value = stored * slope + intercept.
+    slope: f32,
+    intercept: f32,
+}
+
+/// The two grid indices around continuous coordinate `c` on an axis of `d` voxels, and the fraction between
+/// them. Inside a span `c` is in [-1e-6, d - 1 + 1e-6]: a tiny negative truncates to index 0 with a fraction of
+/// -1e-6. The lower index is never the last one (when the axis has two or more voxels), so the upper one is
+/// always in the grid; at the far edge the fraction is then 1.
+#[inline(always)]
+fn corner(c: f64, d: usize) -> (usize, usize, f32) {
+    if d < 2 {
+        return (0, 0, 0.0);
+    }
+    let c0 = (c as usize).min(d - 2);
+    (c0, c0 + 1, (c - c0 as f64) as f32)
 }
 
 impl<T: Voxel> Grid<'_, T> {
+    /// Modality values along a row of pixels `x0..x1` (voxel coordinates `row + x * dx`, inside the grid):
+    /// `put(x, value)`.
+    #[inline(always)]
+    fn row(
+        &self,
+        row: [f64; 3],
+        dx: [f64; 3],
+        (x0, x1): (usize, usize),
+        mut put: impl FnMut(usize, f32),
+    ) {
+        for x in x0..x1 {
+            let p = along(row, dx, x as f64);
+            put(
+                x,
+                self.sample(p[0], p[1], p[2]) * self.slope + self.intercept,
+            );
+        }
+    }
+
     /// Stored value at continuous voxel coordinates known to lie (within rounding) inside the grid.
     #[inline(always)]
     fn sample(&self, i: f64, j: f64, k: f64) -> f32 {
         let [di, dj, dk] = self.dims;
-        // Inside the span the coordinates are in [-1e-6, max + 1e-6]: a tiny negative truncates to index 0
-        // with a fraction of -1e-6, and the far edge is handled by the corner below.
-        // The lower corner never the last index (when the axis has two or more voxels), so the upper one
-        // is always in the grid; at the far edge the fraction is then 1.
-        let corner = |c: f64, d: usize| -> (usize, usize, f32) {
-            if d < 2 {
-                return (0, 0, 0.0);
-            }
-            let c0 = (c as usize).min(d - 2);
-            (c0, c0 + 1, (c - c0 as f64) as f32)
-        };
         let (i0, i1, fx) = corner(i, di);
         let (j0, j1, fy) = corner(j, dj);
         let (k0, k1, fz) = corner(k, dk);
@@ -615,19 +560,22 @@ pub fn render(
     reslice(volume, view, scratch)?;
     out.ensure_size(view.width, view.height)?;
     for (px, &v) in out.data.chunks_exact_mut(4).zip(scratch.iter()) {
-        let g = if v.is_nan() {
-            0
-        } else {
-            let g = voi_linear(f64::from(v), window);
-            if volume.invert {
-                255 - g
-            } else {
-                g
-            }
-        };
-        px.copy_from_slice(&[g, g, g, 255]);
+        px.copy_from_slice(&grey(f64::from(v), window, volume.invert));
     }
     Ok(())
+}
+
+/// The RGBA pixel of a modality value: black where there is no value (NaN), MONOCHROME1 inverted.
+#[inline]
+fn grey(value: f64, window: Window, invert: bool) -> [u8; 4] {
+    let g = if value.is_nan() {
+        0
+    } else if invert {
+        255 - voi_linear(value, window)
+    } else {
+        voi_linear(value, window)
+    };
+    [g, g, g, 255]
 }
 
 /// Orientation letters on the four edges of a plane's image.
@@ -678,17 +626,7 @@ pub fn render_slice(
     let (slope, intercept) = (volume.slope, volume.intercept);
     for (i, px) in out.data.chunks_exact_mut(4).enumerate() {
         let v = volume.voxels.get(k, i).unwrap_or(f64::NAN) * slope + intercept;
-        let g = if v.is_nan() {
-            0
-        } else {
-            let g = voi_linear(v, window);
-            if volume.invert {
-                255 - g
-            } else {
-                g
-            }
-        };
-        px.copy_from_slice(&[g, g, g, 255]);
+        px.copy_from_slice(&grey(v, window, volume.invert));
     }
     Ok(())
 }

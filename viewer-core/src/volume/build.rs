@@ -14,7 +14,7 @@
 use crate::decode::{decode_frame, Samples};
 use crate::error::Error;
 use crate::ingest::Instance;
-use crate::volume::{Volume, VoxelSlices};
+use crate::volume::{dot, norm, sub, unit, Volume, VoxelSlices};
 use crate::window::Window;
 
 /// Limits and options of a build.
@@ -47,16 +47,6 @@ pub type SliceSources = Vec<SliceRef>;
 
 /// Largest number of slices and of samples per slice the builder accepts, whatever the byte limit says.
 const MAX_SLICES: usize = 16_384;
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
-}
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
-}
-fn norm(a: [f64; 3]) -> f64 {
-    dot(a, a).sqrt()
-}
 
 /// A source slice with its geometry.
 #[derive(Debug, Clone, Copy)]
@@ -154,14 +144,11 @@ pub(crate) fn build(
     let (rows, cols) = (first.rows() as usize, first.columns() as usize);
     let row_dir = [orientation[0], orientation[1], orientation[2]];
     let col_dir = [orientation[3], orientation[4], orientation[5]];
-    let unit = |v: [f64; 3]| {
-        let l = norm(v);
-        [v[0] / l, v[1] / l, v[2] / l]
-    };
-    let (row_dir, col_dir) = (unit(row_dir), unit(col_dir));
-    let normal = crate::library::slice_normal(&orientation).ok_or_else(|| {
-        Error::malformed("Image Orientation (Patient) is degenerate").with_file(first.path())
-    })?;
+    let degenerate =
+        || Error::malformed("Image Orientation (Patient) is degenerate").with_file(first.path());
+    let row_dir = unit(row_dir).ok_or_else(degenerate)?;
+    let col_dir = unit(col_dir).ok_or_else(degenerate)?;
+    let normal = crate::library::slice_normal(&orientation).ok_or_else(degenerate)?;
     if first.samples_per_pixel() != 1 || first.palette().is_some() {
         return Err(Error::unsupported_pixel_format(format!(
             "{} images: a volume is built from greyscale slices only",
@@ -259,7 +246,9 @@ pub(crate) fn build(
     let p0 = sources[0].position;
     let last = sources[sources.len() - 1].position;
     let extent = norm(sub(last, p0));
-    let axis = unit(sub(last, p0));
+    // two distinct positions remain after the duplicates were dropped
+    let axis = unit(sub(last, p0))
+        .ok_or_else(|| Error::malformed("the first and last slice origins coincide"))?;
     for src in &mut sources {
         src.s = dot(sub(src.position, p0), axis);
     }
@@ -521,43 +510,14 @@ fn fill_slice(
         range.0 = range.0.min(v);
         range.1 = range.1.max(v);
     };
-    fn alloc<T: Clone + Default>(n: usize) -> Result<Vec<T>, Error> {
-        let mut v = Vec::new();
-        v.try_reserve_exact(n)
-            .map_err(|_| Error::limit("the volume does not fit in memory"))?;
-        Ok(v)
-    }
-    match voxels {
+    let track = &mut track;
+    match (voxels, a.0) {
         // Same stored type, no blending: a straight copy (the common case).
-        VoxelSlices::U8(out) => {
-            let Samples::U8(src) = a.0 else {
-                return Err(Error::corrupt("a slice decoded to another sample type"));
-            };
-            let mut v = alloc::<u8>(n)?;
-            v.extend((0..n).map(|o| src[index(o)]));
-            v.iter().for_each(|&x| track(f64::from(x)));
-            out.push(v);
-        }
-        VoxelSlices::U16(out) => {
-            let Samples::U16(src) = a.0 else {
-                return Err(Error::corrupt("a slice decoded to another sample type"));
-            };
-            let mut v = alloc::<u16>(n)?;
-            v.extend((0..n).map(|o| src[index(o)]));
-            v.iter().for_each(|&x| track(f64::from(x)));
-            out.push(v);
-        }
-        VoxelSlices::I16(out) => {
-            let Samples::I16(src) = a.0 else {
-                return Err(Error::corrupt("a slice decoded to another sample type"));
-            };
-            let mut v = alloc::<i16>(n)?;
-            v.extend((0..n).map(|o| src[index(o)]));
-            v.iter().for_each(|&x| track(f64::from(x)));
-            out.push(v);
-        }
-        VoxelSlices::F32(out) => {
-            let mut v = alloc::<f32>(n)?;
+        (VoxelSlices::U8(out), Samples::U8(src)) => out.push(decimate(src, n, index, track)?),
+        (VoxelSlices::U16(out), Samples::U16(src)) => out.push(decimate(src, n, index, track)?),
+        (VoxelSlices::I16(out), Samples::I16(src)) => out.push(decimate(src, n, index, track)?),
+        (VoxelSlices::F32(out), _) => {
+            let mut v = alloc(n)?;
             for o in 0..n {
                 let i = index(o);
                 let va = a.0.get_f64(i) * a.1 + a.2;
@@ -572,8 +532,30 @@ fn fill_slice(
             }
             out.push(v);
         }
+        _ => return Err(Error::corrupt("a slice decoded to another sample type")),
     }
     Ok(())
+}
+
+/// An empty buffer with room for `n` values, or a limit error when memory cannot be had.
+fn alloc<T>(n: usize) -> Result<Vec<T>, Error> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::limit("the volume does not fit in memory"))?;
+    Ok(v)
+}
+
+/// The `n` values `src[index(o)]` as a new slice, each one passed to `track` (the data range).
+fn decimate<T: Copy + Into<f64>>(
+    src: &[T],
+    n: usize,
+    index: impl Fn(usize) -> usize,
+    track: &mut impl FnMut(f64),
+) -> Result<Vec<T>, Error> {
+    let mut v = alloc(n)?;
+    v.extend((0..n).map(|o| src[index(o)]));
+    v.iter().for_each(|&x| track(x.into()));
+    Ok(v)
 }
 
 #[cfg(test)]

@@ -139,11 +139,31 @@ pub struct VolumeSummary {
     pub warnings: Vec<String>,
 }
 
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+// 3-vector helpers for patient-space geometry, shared by the builder, the reslicer and the measurements.
+pub(crate) fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
-fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+pub(crate) fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+/// `p + t d`.
+pub(crate) fn along(p: [f64; 3], d: [f64; 3], t: f64) -> [f64; 3] {
+    [p[0] + t * d[0], p[1] + t * d[1], p[2] + t * d[2]]
+}
+
+pub(crate) fn norm(a: [f64; 3]) -> f64 {
+    dot(a, a).sqrt()
+}
+
+/// `a / |a|`, or None for a zero (or non-finite) vector.
+pub(crate) fn unit(a: [f64; 3]) -> Option<[f64; 3]> {
+    let l = norm(a);
+    (l.is_finite() && l > 1e-9).then(|| [a[0] / l, a[1] / l, a[2] / l])
+}
+
+pub(crate) fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [
         a[1] * b[2] - a[2] * b[1],
         a[2] * b[0] - a[0] * b[2],

@@ -21,6 +21,7 @@ import { Engine } from './engine.js';
 import { SeriesList } from './series-list.js';
 import { bindInput, handleKey } from './viewer-input.js';
 import { MprLayout, MEASURE_TOOLS, PANES } from './mpr.js';
+import { el } from './dom.js';
 
 export { PRESETS };
 
@@ -35,13 +36,6 @@ const fmtNum = (v) => {
   return String(Number(v.toFixed(Math.abs(v) >= 10 ? 1 : 2)));
 };
 const fmtDate = (d) => (/^\d{8}$/.test(d ?? '') ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : d ?? '');
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 export class LucentViewer extends HTMLElement {
   constructor() {

@@ -14,6 +14,7 @@
 // crosshair axes (oblique planes), right drag = window/level, middle drag = pan, wheel = move P along the normal,
 // Ctrl+wheel = zoom at the cursor, double-click = maximise / restore.
 import { MSG } from './protocol.js';
+import { el } from './dom.js';
 
 export const PANES = ['axial', 'coronal', 'sagittal'];
 const COLORS = { axial: '#4da3ff', coronal: '#3fd07a', sagittal: '#f0a35e' };
@@ -37,13 +38,6 @@ const rotate = (v, k, angle) => {
   return add(add(scale(v, c), scale(cross(k, v), s)), scale(k, dot(k, v) * (1 - c)));
 };
 const fmt = (v, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 export class MprLayout {
   /** @param viewer the <lucent-viewer> element (for _ask, _emit, tool, window) */

@@ -1,11 +1,5 @@
 // The series browser: one button per series with a thumbnail, description, modality and slice count.
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
+import { el } from './dom.js';
 
 export class SeriesList {
   /** @param {(index: number) => void} onSelect  called with the library index of the clicked series */

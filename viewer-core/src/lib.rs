@@ -12,6 +12,8 @@ pub mod measure;
 pub mod mpr;
 pub mod phantom;
 pub mod render;
+#[cfg(feature = "share")]
+pub mod share;
 pub mod volume;
 pub mod window;
 

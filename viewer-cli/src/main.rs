@@ -2,6 +2,7 @@
 //! so `lucent render` produces exactly the pixels the viewport shows at 1:1.
 
 mod mpr;
+mod share;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +26,14 @@ USAGE:
                                             a reslice of the series' volume, exactly as an MPR pane shows it
   lucent measure DIR --from X,Y,Z --to X,Y,Z [--json]
                                             distance between two patient points (mm) and the value at each
+  lucent share create PATH... --base URL --out FILE.lucent [--pin PIN] [--expires 7d|24h|never|TIME]
+             [--location LOC] [--chunk-size N]
+                                            encrypt files/folders into a share bundle; prints the link (last line).
+                                            LOC: where the bundle is served, relative to share.html or absolute
+                                            (default shares/FILE.lucent); expiry defaults to 7d
+  lucent share open FILE --key KEY_OR_LINK [--pin PIN] --out DIR [--json]
+                                            verify every chunk, then write the files under DIR
+  lucent share inspect FILE [--json]        the bundle's public header (counts, sizes, times, PIN or not)
 ";
 
 fn main() -> ExitCode {
@@ -36,6 +45,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("mpr") => mpr::mpr_cmd(&args[1..]),
         Some("measure") => mpr::measure_cmd(&args[1..]),
+        Some("share") => share::share_cmd(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -230,12 +230,24 @@ fn reslice_typed<T: Voxel>(
         intercept: volume.intercept as f32,
     };
     if let [base] = bases[..] {
-        // A thin plane: each pixel once.
-        for y in 0..h {
-            let row = along(base, dy, y as f64);
-            grid.row(row, dx, inside_span(row, dx, max, w), |x, value| {
-                out[y * w + x] = value;
-            });
+        // A thin plane: each pixel once, in tiles of TILE x TILE pixels. A tile covers a compact patch of
+        // the volume, so its voxels' cache lines and pages are reused by the tile's next rows; a whole image
+        // row of an oblique plane would wander through hundreds of slices and evict them first.
+        const TILE: usize = 32;
+        let spans: Vec<(usize, usize)> = (0..h)
+            .map(|y| inside_span(along(base, dy, y as f64), dx, max, w))
+            .collect();
+        for ty in (0..h).step_by(TILE) {
+            for tx in (0..w).step_by(TILE) {
+                for (y, &(x0, x1)) in spans.iter().enumerate().skip(ty).take(TILE) {
+                    let span = (x0.max(tx), x1.min(tx + TILE));
+                    if span.0 >= span.1 {
+                        continue;
+                    }
+                    let row = along(base, dy, y as f64);
+                    grid.row(row, dx, span, |x, value| out[y * w + x] = value);
+                }
+            }
         }
         return Ok(());
     }
@@ -529,15 +541,23 @@ impl<T: Voxel> Grid<'_, T> {
         let (i0, i1, fx) = corner(i, di);
         let (j0, j1, fy) = corner(j, dj);
         let (k0, k1, fz) = corner(k, dk);
-        let s0 = &self.slices[k0];
-        let s1 = &self.slices[k1];
-        let (r0, r1) = (j0 * di, j1 * di);
-        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
-        let plane = |s: &[T]| {
-            let a = lerp(s[r0 + i0].to_f32(), s[r0 + i1].to_f32(), fx);
-            let b = lerp(s[r1 + i0].to_f32(), s[r1 + i1].to_f32(), fx);
-            lerp(a, b, fy)
+        let (Some(s0), Some(s1)) = (self.slices.get(k0), self.slices.get(k1)) else {
+            return f32::NAN;
         };
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        // The two voxels along i at (j, k): one bounds check for both (i1 is i0 + 1, or i0 on a 1-voxel axis).
+        let pair = |s: &[T], row: usize| {
+            if i1 > i0 {
+                match s.get(row + i0..row + i0 + 2) {
+                    Some(&[a, b]) => lerp(a.to_f32(), b.to_f32(), fx),
+                    _ => f32::NAN,
+                }
+            } else {
+                s.get(row + i0).map_or(f32::NAN, |v| v.to_f32())
+            }
+        };
+        let (r0, r1) = (j0 * di, j1 * di);
+        let plane = |s: &[T]| lerp(pair(s, r0), pair(s, r1), fy);
         lerp(plane(s0), plane(s1), fz)
     }
 }

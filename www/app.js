@@ -2,6 +2,7 @@
 // and the demo study on first visit. All viewing logic lives in the element.
 import { PRESETS } from './lucent-viewer.js';
 import { filesFromDataTransfer } from './drop.js';
+import { openShareDialog } from './share-dialog.js';
 
 const $ = (selector) => document.querySelector(selector);
 const viewer = $('#viewer');
@@ -64,6 +65,7 @@ const actions = {
     $('[data-action="overlays"]').setAttribute('aria-pressed', String(viewer.overlays));
   },
   'close-problems': () => showProblems(false),
+  share: () => openShareDialog(viewer),
   'link-window': () => {
     if (!viewer.mpr) return;
     viewer.mpr.setLinkWindows(!viewer.mpr.linkWindows);

@@ -48,8 +48,8 @@ export class Engine {
     this._drain('The viewer engine was stopped.');
   }
 
-  post(msg) {
-    this._worker?.postMessage(msg);
+  post(msg, transfer = []) {
+    this._worker?.postMessage(msg, transfer);
   }
 
   /** Sends a request the worker answers with exactly one REPLY; resolves with it (never rejects). */

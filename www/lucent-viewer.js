@@ -3,7 +3,7 @@
 // keeps the view state and draws the ImageBitmaps it gets back with the current zoom/pan.
 //
 // Public API
-//   load(files)  loadUrls(urls)  loading                      replace the study (Promise of the loaded detail)
+//   load(files | [{path, bytes}])  loadUrls(urls)  loading  sourceFiles                      replace the study (Promise of the loaded detail)
 //   series  seriesList  selectSeries(i)                        series (library index)
 //   slice  sliceCount  setSlice(i)  sliceInfo(i)              slices (setSlice resolves once drawn)
 //   window  setWindow(c, w)  resetWindow()  setPreset(id)     window/level in modality units
@@ -250,9 +250,20 @@ export class LucentViewer extends HTMLElement {
     const items = [];
     for (const f of files ?? []) {
       if (f instanceof File) items.push({ file: f, path: f.webkitRelativePath || f.name });
+      else if (f?.bytes instanceof Uint8Array) items.push({ bytes: f.bytes, path: f.path ?? '(unnamed)' });
       else if (f && typeof f === 'object') items.push({ file: f.file ?? null, path: f.path ?? f.file?.name ?? '(unnamed)' });
     }
     return this._startLoad(items);
+  }
+
+  /**
+   * The loaded study's sources, for sharing: [{path, file?: File, url?: string}] (structured-cloneable, so a
+   * worker can read them), or null before a load. Files handed over as bytes went to the engine and are not
+   * kept: such a study (e.g. one opened from a share link) cannot be shared again from here.
+   */
+  get sourceFiles() {
+    if (!this._sources?.length || this._sources.some((s) => !s.file && !s.url)) return null;
+    return this._sources.map((s) => ({ ...s }));
   }
 
   /** Replaces the current study with same-origin files fetched by URL (the demo). */
@@ -288,7 +299,12 @@ export class LucentViewer extends HTMLElement {
       return done;
     }
     this._onProgress({ read: 0, total: items.length, decoded: 0, decodeTotal: 0 });
-    this._engine.post({ type: MSG.LOAD, gen, items });
+    this._sources = items.filter((i) => i.file || i.url)
+      .map(({ file, url, path }) => (file ? { file, path } : { url, path }));
+    if (items.some((i) => i.bytes)) this._sources.push({ path: null });   // bytes are not kept
+    // Bytes are transferred, not copied: the page lets go of them.
+    const transfer = [...new Set(items.filter((i) => i.bytes).map((i) => i.bytes.buffer))];
+    this._engine.post({ type: MSG.LOAD, gen, items }, transfer);
     return done;
   }
 

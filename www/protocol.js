@@ -1,7 +1,8 @@
 // Message vocabulary between the page (<lucent-viewer>) and worker.js, in one place so both sides agree.
 //
 // page -> worker
-//   {type:'load', gen, items:[{path, file?:File, url?:string}]}   replace the study (new Library)
+//   {type:'load', gen, items:[{path, file?:File, url?:string, bytes?:Uint8Array}]}  replace the study
+//                                                                  (new Library); bytes are transferred
 //   {type:'render', id, gen, series, slice, center|null, width|null}  null window = the slice's default
 //   {type:'thumb', id, gen, series, size}                          middle slice, default window, <= size px
 //   {type:'info', id, gen, series, slice}                          sliceInfoJson

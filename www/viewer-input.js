@@ -1,6 +1,8 @@
 // Mouse, wheel, keyboard and drop handling for <lucent-viewer>, written against the element's public API.
 //   wheel: slice; Ctrl+wheel: zoom at the cursor; right drag or Ctrl/Shift+left drag: window/level
 //   (horizontal = width, vertical = center); middle drag: pan; plain left drag: the selected tool.
+// Touch (phones, tablets): one finger swipes through slices; two fingers pinch to zoom, or drag together to
+//   change the window (the first clear motion decides which); a double tap fits.
 import { PRESETS } from './presets.js';
 import { filesFromDataTransfer } from './drop.js';
 
@@ -32,6 +34,17 @@ export function handleKey(viewer, e) {
   }
 }
 
+/**
+ * Window/level from a drag of (dx, dy) CSS px since it started at window w0: horizontal = width, vertical =
+ * center, linear, with a sensitivity set by the starting width (200 px of drag = one window width).
+ */
+function dragWindow(viewer, w0, dx, dy) {
+  const k = w0.width / 200;
+  const coarse = w0.width >= 20;
+  const round = coarse ? Math.round : (v) => Number(v.toPrecision(4));
+  viewer.setWindow(round(w0.center + dy * k), Math.max(round(w0.width + dx * k), coarse ? 1 : w0.width / 100));
+}
+
 /** Installs the handlers on the element and its viewport. */
 export function bindInput(viewer, viewport) {
   const canvas = viewer.canvas;
@@ -43,7 +56,12 @@ export function bindInput(viewer, viewport) {
   };
 
   let drag = null;
+  const touch = bindTouch(viewer, viewport, scale);
   viewport.addEventListener('pointerdown', (e) => {
+    if (e.pointerType === 'touch') {
+      touch.down(e);
+      return;
+    }
     if (viewer.series < 0 || drag) return;
     let action;
     if (e.button === 2 || (e.button === 0 && (e.ctrlKey || e.shiftKey))) action = 'window';
@@ -58,18 +76,16 @@ export function bindInput(viewer, viewport) {
       window: viewer.window, zoom: viewer.zoom };
   });
   viewport.addEventListener('pointermove', (e) => {
+    if (e.pointerType === 'touch') {
+      touch.move(e);
+      return;
+    }
     if (!drag || e.pointerId !== drag.id) return;
     const dx = e.clientX - drag.x0;      // from the drag start: window and zoom are absolute
     const dy = e.clientY - drag.y0;
     if (drag.action === 'window') {
       drag.window ??= viewer.window;
-      const w0 = drag.window;
-      if (!w0) return;
-      // Linear, with a sensitivity set by the starting width: 200 px of drag = one window width.
-      const k = w0.width / 200;
-      const coarse = w0.width >= 20;
-      const round = coarse ? Math.round : (v) => Number(v.toPrecision(4));
-      viewer.setWindow(round(w0.center + dy * k), Math.max(round(w0.width + dx * k), coarse ? 1 : w0.width / 100));
+      if (drag.window) dragWindow(viewer, drag.window, dx, dy);
     } else if (drag.action === 'pan') {
       viewer.pan((e.clientX - drag.x) * scale(), (e.clientY - drag.y) * scale());
     } else if (drag.action === 'zoom') {
@@ -79,6 +95,7 @@ export function bindInput(viewer, viewport) {
     drag.y = e.clientY;
   });
   const end = (e) => {
+    if (e.pointerType === 'touch') touch.up(e);
     if (drag?.id === e.pointerId) drag = null;
   };
   viewport.addEventListener('pointerup', end);
@@ -128,4 +145,93 @@ export function bindInput(viewer, viewport) {
     e.stopPropagation();
     filesFromDataTransfer(e.dataTransfer).then((items) => viewer.load(items));
   });
+}
+
+const TAP_MOVE_PX = 10;           // CSS px a finger may wander and still be a tap
+const DOUBLE_TAP_MS = 350;
+
+/** Touch gestures through pointer events (the viewport has touch-action: none, so the page never scrolls). */
+function bindTouch(viewer, viewport, scale) {
+  const fingers = new Map();      // pointerId -> {x, y} (client px, latest)
+  let gesture = null;
+  let lastTap = 0;
+  const mid = () => {
+    const [a, b] = [...fingers.values()];
+    return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, d: Math.hypot(a.x - b.x, a.y - b.y) };
+  };
+  const start = () => {
+    if (fingers.size === 1) {
+      const [f] = fingers.values();
+      gesture = { kind: 'swipe', x0: f.x, y0: f.y, acc: 0, y: f.y, moved: false };
+    } else if (fingers.size === 2) {
+      const m = mid();
+      gesture = { kind: 'pair', mode: null, m0: m, zoom: viewer.zoom, window: viewer.window, x: m.x, y: m.y };
+    } else {
+      gesture = null;
+    }
+  };
+  return {
+    down(e) {
+      if (viewer.series < 0) return;
+      e.preventDefault();
+      viewport.setPointerCapture(e.pointerId);
+      fingers.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      start();
+    },
+    move(e) {
+      const f = fingers.get(e.pointerId);
+      if (!f || !gesture) return;
+      f.x = e.clientX;
+      f.y = e.clientY;
+      if (gesture.kind === 'swipe') {
+        if (Math.hypot(f.x - gesture.x0, f.y - gesture.y0) > TAP_MOVE_PX) gesture.moved = true;
+        // Through the whole stack in about one and a half viewport heights, never slower than 20 px a slice.
+        const step = Math.max(3, Math.min(20, (1.5 * viewport.clientHeight) / Math.max(1, viewer.sliceCount)));
+        gesture.acc += f.y - gesture.y;
+        gesture.y = f.y;
+        const steps = Math.trunc(gesture.acc / step);
+        if (steps) {
+          gesture.acc -= steps * step;
+          viewer.setSlice(viewer.slice - steps);   // finger up = later slices, like scrolling a page
+        }
+        return;
+      }
+      const m = mid();
+      const dd = Math.abs(m.d - gesture.m0.d);
+      const dm = Math.hypot(m.x - gesture.m0.x, m.y - gesture.m0.y);
+      if (!gesture.mode && Math.max(dd, dm) > TAP_MOVE_PX) gesture.mode = dd > dm ? 'pinch' : 'window';
+      if (gesture.mode === 'pinch' && gesture.m0.d > 0) {
+        const rect = viewer.canvas.getBoundingClientRect();
+        viewer.setZoom(gesture.zoom * (m.d / gesture.m0.d), (m.x - rect.left) * scale(), (m.y - rect.top) * scale());
+        viewer.pan((m.x - gesture.x) * scale(), (m.y - gesture.y) * scale());
+      } else if (gesture.mode === 'window') {
+        gesture.window ??= viewer.window;
+        if (gesture.window) dragWindow(viewer, gesture.window, m.x - gesture.m0.x, m.y - gesture.m0.y);
+      }
+      gesture.x = m.x;
+      gesture.y = m.y;
+    },
+    up(e) {
+      if (!fingers.has(e.pointerId)) return;
+      const wasTap = gesture?.kind === 'swipe' && !gesture.moved && e.type === 'pointerup';
+      fingers.delete(e.pointerId);
+      if (wasTap) {
+        const now = e.timeStamp;
+        if (now - lastTap < DOUBLE_TAP_MS) {
+          viewer.fit();
+          lastTap = 0;
+        } else {
+          lastTap = now;
+        }
+      }
+      const fromPair = gesture?.kind === 'pair' || gesture?.afterPair;
+      start();   // lifting one of two fingers continues as a one-finger swipe from here
+      // ...but the finger left over from a pinch or a window drag is no tap: lifting it must not count toward
+      // a double tap (two two-finger gestures in a row would otherwise reset the zoom).
+      if (fromPair && gesture) {
+        gesture.moved = true;
+        gesture.afterPair = true;
+      }
+    },
+  };
 }

@@ -67,6 +67,12 @@ const errorFields = (e) => ({
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function readItem(item) {
+  if (item.bytes) {
+    // Handed over (transferred) by the page, e.g. a decrypted share bundle: used once, then let go.
+    const bytes = item.bytes;
+    item.bytes = null;
+    return bytes;
+  }
   if (item.file) return new Uint8Array(await item.file.arrayBuffer());
   if (!item.url) throw new Error('the browser did not give access to it');
   const response = await fetch(item.url, { credentials: 'same-origin' });

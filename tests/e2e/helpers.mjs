@@ -106,15 +106,19 @@ function recorder() {
 
 /**
  * Launches Chromium with a fresh profile and runs fn({page, context, requests, consoleErrors}).
+ * Options: viewport (CSS px), mobile (phone emulation).
  * On failure a screenshot goes to $LUCENT_ARTIFACTS/<name>.png.
  */
-export async function withBrowser(t, fn, { viewport = { width: 1400, height: 900 } } = {}) {
+export async function withBrowser(t, fn, { viewport = { width: 1400, height: 900 }, mobile = false } = {}) {
   const profile = await mkdtemp(join(tmpdir(), 'lucent-e2e-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport,
-    deviceScaleFactor: 1,
+    // mobile: a phone (touch events, device pixel ratio 3, mobile viewport rules)
+    deviceScaleFactor: mobile ? 3 : 1,
+    isMobile: mobile,
+    hasTouch: mobile,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });

@@ -2,6 +2,7 @@
 //! `load` drives Chromium through playwright-core against the real page served from www/;
 //! `decode` times the wasm in www/pkg/ against Cornerstone's codecs on the WG04 corpus, in Node.
 //! `mpr` runs the native criterion bench of the reslicer, then times volume build and reslicing in Chromium.
+//! `share` times encrypting and decrypting a ~300 MB share bundle natively and in Chromium, with peak memory.
 
 use crate::artifacts::build_all;
 use crate::ci::corpus_dir;
@@ -9,7 +10,7 @@ use crate::process::{command, repo_root, run, show, Res};
 use crate::server::serve;
 use crate::setup::{ensure_chromium, ensure_npm_packages};
 
-pub const BENCHES: [&str; 3] = ["load", "decode", "mpr"];
+pub const BENCHES: [&str; 4] = ["load", "decode", "mpr", "share"];
 
 pub fn bench(names: &[String]) -> Res<()> {
     let selected: Vec<&str> = if names.is_empty() {
@@ -24,7 +25,10 @@ pub fn bench(names: &[String]) -> Res<()> {
         ));
     }
     // Only the browser bench needs Chromium.
-    let chromium = if selected.contains(&"load") || selected.contains(&"mpr") {
+    let chromium = if selected
+        .iter()
+        .any(|n| ["load", "mpr", "share"].contains(n))
+    {
         Some(ensure_chromium()?)
     } else {
         None
@@ -75,6 +79,19 @@ pub fn bench(names: &[String]) -> Res<()> {
                     .env("LUCENT_BASE_URL", server.url())
                     .env("BENCH_DIR", &dir)
                     .env("BENCH_RESULT", root.join("target/bench/mpr.json"))
+                    .env("CHROMIUM", chromium.as_ref().ok_or("no Chromium")?))?;
+            }
+            "share" => {
+                // 600 slices of 512x512 16-bit: about 315 MB of DICOM, the size of a dental CBCT.
+                let dir = demo_series(&built.lucent, "share600", 512, 600)?;
+                let server = serve(&root.join("www"), "127.0.0.1:0")
+                    .map_err(|e| format!("could not serve www/: {e}"))?;
+                run(command("node")
+                    .arg("tests/bench/share.mjs")
+                    .env("LUCENT_BASE_URL", server.url())
+                    .env("LUCENT_CLI", &built.lucent)
+                    .env("BENCH_DIR", &dir)
+                    .env("BENCH_RESULT", root.join("target/bench/share.json"))
                     .env("CHROMIUM", chromium.as_ref().ok_or("no Chromium")?))?;
             }
             _ => unreachable!("checked against BENCHES above"),

@@ -2,7 +2,8 @@
 //!
 //! * `serve [--port 8080] [--no-build]`: install what is missing, build, serve www/.
 //! * `test`: everything CI checks (fmt, clippy native + wasm32, cargo test, wasm and browser tests).
-//! * `bench [load|decode|mpr]`: benchmarks (page load and MPR in Chromium; codecs vs Cornerstone in Node).
+//! * `bench [load|decode|mpr|share]`: benchmarks (page load, MPR and share bundles in Chromium; codecs vs
+//!   Cornerstone in Node).
 //!
 //! Std-only on purpose: this is the first thing a fresh clone compiles.
 
@@ -22,7 +23,8 @@ usage: cargo xtask <command>
 
   serve [--port 8080] [--no-build]   install tools, build wasm + CLI + demo, serve www/
   test                               everything CI checks, failing fast
-  bench [load|decode|mpr]            benchmarks: page load, codecs vs Cornerstone, MPR (default: all)
+  bench [load|decode|mpr|share]      benchmarks: page load, codecs vs Cornerstone, MPR, share bundles
+                                     (default: all)
 ";
 
 fn main() -> ExitCode {

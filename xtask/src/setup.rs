@@ -172,13 +172,41 @@ pub fn ensure_chromium() -> Res<PathBuf> {
         );
     }
     let chromium = PathBuf::from(DEFAULT_CHROMIUM);
-    if chromium.is_file() {
-        return Ok(chromium);
+    if !chromium.is_file() {
+        apt_install("chromium")?;
     }
+    if chromium.is_file() {
+        Ok(chromium)
+    } else {
+        Err(format!(
+            "apt-get installed chromium but {DEFAULT_CHROMIUM} is still missing"
+        ))
+    }
+}
+
+/// `zbarimg` (Debian's zbar-tools): the independent QR decoder tests/js/qr.test.mjs checks www/qr.js with.
+pub const ZBARIMG: &str = "/usr/bin/zbarimg";
+
+pub fn ensure_zbarimg() -> Res<()> {
+    if Path::new(ZBARIMG).is_file() {
+        return Ok(());
+    }
+    apt_install("zbar-tools")?;
+    if Path::new(ZBARIMG).is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "apt-get installed zbar-tools but {ZBARIMG} is still missing"
+        ))
+    }
+}
+
+/// Installs one Debian package (as root; otherwise prints the command and fails).
+fn apt_install(package: &str) -> Res<()> {
     if !is_root() {
-        println!("sudo apt-get install chromium");
+        println!("sudo apt-get install {package}");
         return Err(format!(
-            "{DEFAULT_CHROMIUM} is missing; install it with the command above"
+            "the Debian package {package} is missing; install it with the command above"
         ));
     }
     let apt = |args: &[&str]| {
@@ -187,14 +215,7 @@ pub fn ensure_chromium() -> Res<PathBuf> {
             .env("DEBIAN_FRONTEND", "noninteractive"))
     };
     apt(&["update"])?;
-    apt(&["install", "-y", "chromium"])?;
-    if chromium.is_file() {
-        Ok(chromium)
-    } else {
-        Err(format!(
-            "apt-get installed chromium but {DEFAULT_CHROMIUM} is still missing"
-        ))
-    }
+    apt(&["install", "-y", package])
 }
 
 /// The reference decoder the lossy corpus test runs (tests/tests/lossy.rs).

@@ -203,6 +203,11 @@ pub fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     B64.decode(text).ok()
 }
 
+/// Lowercase hex, as the manifest's `sha256` holds it.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A link secret (base64url, 43 characters) as its 32 bytes.
 pub fn decode_secret(text: &str) -> Option<[u8; 32]> {
     b64url_decode(text)?.try_into().ok()

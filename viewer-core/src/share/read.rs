@@ -7,7 +7,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{
-    b64url_decode, chunk_nonce, cipher, err, hkdf_key, open_in_place, parse_time, pin_kek,
+    b64url_decode, chunk_nonce, cipher, err, hex, hkdf_key, open_in_place, parse_time, pin_kek,
     valid_path, Header, PinParams, Result, ShareError, ShareErrorCode, Summary, CIPHER,
     DEFAULT_MAX_PLAIN, FIXED, FORMAT, HEADER_KEYS, HEADER_NONCE, INFO_CONTENT, INFO_HEADER, KDF,
     MAGIC, MAX_CHUNK, MAX_HEADER, MAX_MANIFEST, MAX_SAFE, MIN_CHUNK, PIN_ITERATIONS, TAG, WRAPPED,
@@ -549,11 +549,7 @@ impl PlainSink {
         }
         let mut out = Vec::with_capacity(files.len());
         for f in files {
-            let hash: String = Sha256::digest(&f.bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            if hash != f.sha256 {
+            if hex(&Sha256::digest(&f.bytes)) != f.sha256 {
                 return Err(format!("{} does not match its checksum", f.path));
             }
             out.push(OpenedFile {

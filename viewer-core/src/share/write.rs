@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{
-    b64url_encode, check_pin, chunk_nonce, cipher, err, format_time, hkdf_key, pin_kek,
+    b64url_encode, check_pin, chunk_nonce, cipher, err, format_time, hex, hkdf_key, pin_kek,
     seal_in_place, valid_path, Header, PinParams, Result, ShareError, ShareErrorCode, Summary,
     CIPHER, FORMAT, HEADER_NONCE, INFO_CONTENT, INFO_HEADER, KDF, MAGIC, MAX_CHUNK, MAX_SAFE,
     MIN_CHUNK, PIN_ITERATIONS, ZERO_NONCE,
@@ -69,6 +69,24 @@ fn io_error(path: &str, e: &io::Error) -> ShareError {
     ShareError::new(ShareErrorCode::Io, format!("{path}: {e}"))
 }
 
+/// Reads `file` from its start, handing each block read to `each`.
+fn each_block<S: SealSource>(
+    file: &S,
+    buf: &mut [u8],
+    mut each: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let path = file.path();
+    let mut reader = file.open().map_err(|e| io_error(path, &e))?;
+    loop {
+        match reader.read(buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => each(&buf[..n])?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_error(path, &e)),
+        }
+    }
+}
+
 /// Encrypts `files` into `out`; `progress(done, total)` counts plaintext bytes. Returns the header written.
 pub fn seal<S: SealSource, W: Write>(
     files: &[S],
@@ -101,23 +119,17 @@ pub fn seal<S: SealSource, W: Write>(
         if !seen.insert(path) {
             return err(BadHeader, format!("two files named {path}"));
         }
-        let mut reader = f.open().map_err(|e| io_error(path, &e))?;
         let mut hash = Sha256::new();
         let mut size = 0u64;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_error(path, &e)),
-            };
-            hash.update(&buf[..n]);
-            size += n as u64;
-        }
+        each_block(f, &mut buf, |block| {
+            hash.update(block);
+            size += block.len() as u64;
+            Ok(())
+        })?;
         entries.push(Entry {
             path,
             size,
-            sha256: hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+            sha256: hex(&hash.finalize()),
         });
     }
     let file_bytes: u64 = entries.iter().map(|e| e.size).sum();
@@ -215,21 +227,11 @@ pub fn seal<S: SealSource, W: Write>(
         let path = f.path();
         let changed =
             || ShareError::new(Damaged, format!("{path} changed while it was being shared"));
-        let mut reader = f.open().map_err(|e| io_error(path, &e))?;
         let mut left = size;
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_error(path, &e)),
-            };
-            if n as u64 > left {
-                return Err(changed());
-            }
-            left -= n as u64;
-            sink(&buf[..n], &mut chunks)?;
-        }
+        each_block(f, &mut buf, |block| {
+            left = left.checked_sub(block.len() as u64).ok_or_else(changed)?;
+            sink(block, &mut chunks)
+        })?;
         if left != 0 {
             return Err(changed());
         }

@@ -201,6 +201,29 @@ pub fn ensure_zbarimg() -> Res<()> {
     }
 }
 
+/// Orthanc, the real PACS tests/js/dicomweb.test.mjs loads studies from over DICOMweb (tests/support/orthanc.mjs
+/// starts a private instance; the system service is never used): Debian's orthanc + orthanc-dicomweb.
+pub const ORTHANC: &str = "/usr/sbin/Orthanc";
+pub const ORTHANC_DICOMWEB_PLUGIN: &str = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so";
+
+pub fn ensure_orthanc() -> Res<()> {
+    for (file, package) in [
+        (ORTHANC, "orthanc"),
+        (ORTHANC_DICOMWEB_PLUGIN, "orthanc-dicomweb"),
+    ] {
+        if Path::new(file).is_file() {
+            continue;
+        }
+        apt_install(package)?;
+        if !Path::new(file).is_file() {
+            return Err(format!(
+                "apt-get installed {package} but {file} is still missing"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Installs one Debian package (as root; otherwise prints the command and fails).
 fn apt_install(package: &str) -> Res<()> {
     if !is_root() {

@@ -3,6 +3,17 @@ import { MSG } from './protocol.js';
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
+// A worker script must have the page's origin. When a portal loads <lucent-viewer> from the viewer's own origin,
+// start a one-line module worker from a blob: URL (the page's origin) that imports worker.js from the viewer's
+// origin (CORS). The portal's CSP then needs worker-src blob: (README, Embedding).
+function createWorker() {
+  if (WORKER_URL.origin === globalThis.location?.origin) return new Worker(WORKER_URL, { type: 'module' });
+  const boot = URL.createObjectURL(new Blob([`import ${JSON.stringify(WORKER_URL.href)};\n`], { type: 'text/javascript' }));
+  const worker = new Worker(boot, { type: 'module' });
+  worker.addEventListener('message', () => URL.revokeObjectURL(boot), { once: true });
+  return worker;
+}
+
 export class Engine {
   /**
    * @param {object} hooks
@@ -27,7 +38,7 @@ export class Engine {
   start() {
     if (this._worker || this.dead) return;
     this.ready = false;
-    const worker = new Worker(WORKER_URL, { type: 'module' });
+    const worker = createWorker();
     worker.onmessage = (e) => this._receive(e.data);
     worker.onerror = (e) => {
       e.preventDefault?.();

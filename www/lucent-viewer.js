@@ -2,19 +2,29 @@
 // Page chrome lives in app.js. Decoding and rendering happen in worker.js (see engine.js); this element
 // keeps the view state and draws the ImageBitmaps it gets back with the current zoom/pan.
 //
-// Public API
-//   load(files | [{path, bytes}])  loadUrls(urls)  loading  sourceFiles                      replace the study (Promise of the loaded detail)
+// Public API v1 (types: lucent-viewer.d.ts; LucentViewer.apiVersion). Within v1 members are only added.
+//   load(source[, {token, pin}])   files, FileList, Blobs, ArrayBuffers, [{path, bytes}], URLs (DICOM, ZIP, JSON
+//                                  listing, DICOMweb study/series), {dicomweb, token}, a share link / {share, pin};
+//                                  replaces the study; resolves with the lucent:loaded detail (or {error} /
+//                                  {superseded: true}). loadUrls(urls) = load(urls). loading  sourceFiles  authToken
 //   series  seriesList  selectSeries(i)                        series (library index)
-//   slice  sliceCount  setSlice(i)  sliceInfo(i)              slices (setSlice resolves once drawn)
+//   slice  sliceCount  goTo(i) = setSlice(i)  sliceInfo(i)     slices (resolve once drawn)
 //   window  setWindow(c, w)  resetWindow()  setPreset(id)     window/level in modality units
 //   zoom  setZoom(z[, x, y])  pan(dx, dy)  fit()  reset()     zoom: device pixels per image pixel
-//   imageRect()  canvas  overlays  tool  showMessage(text)  handleKey(event)  version
+//   screenshot({view, pane, type}) -> Blob   memory() -> {wasmBytes}   destroy()   destroyed   version
+//   imageRect()  canvas  overlays  tool  showMessage(text)  handleKey(event)
 //   layout  setLayout('stack' | 'mpr'[, {downsample}])  mpr (MprLayout: point, setPoint, view(pane), rotate,
 //   setSlab, measurements, addMeasurement, deleteMeasurement, maximize; see mpr.js)
-// Events (bubbling, composed): lucent:ready, lucent:progress, lucent:rendered, lucent:loaded, lucent:error,
-//   lucent:layout, lucent:mpr-rendered ({pane, view, window, labels}), lucent:measurement ({measurements}).
-// Attributes: no-series hides the series browser; max-volume-mb caps the MPR volume (default 1.5 GiB; a larger
-// series is refused with an offer to open it downsampled). Styles: lucent-viewer.css.
+// Events (bubbling, composed; namespaced so they never collide with the DOM's own error/progress/load):
+//   lucent:ready, lucent:progress, lucent:rendered, lucent:loaded, lucent:error ({code, message, file}),
+//   lucent:layout, lucent:mpr-rendered ({pane, view, window, labels}), lucent:measurement ({measurements}),
+//   lucent:destroyed.
+// Attributes: src (whitespace-separated URLs, loaded when set), layout (stack | mpr), preset (default, soft, lung,
+// bone, brain), theme (dark | light), tools (built-in toolbar: window pan zoom distance angle rectangle ellipse
+// probe mpr presets fit reset overlays, or all), no-series (hide the series browser), max-volume-mb (caps the MPR
+// volume; default 1.5 GiB, a larger series is refused with an offer to open it downsampled).
+// Shadow DOM: styles (lucent-viewer.css, next to this file) live inside; embedders style the host box, the
+// --lv-* custom properties and ::part(root | viewport | slider | overlay | series | toolbar).
 import { MSG } from './protocol.js';
 import { PRESETS } from './presets.js';
 import { Engine } from './engine.js';
@@ -22,10 +32,29 @@ import { SeriesList } from './series-list.js';
 import { bindInput, handleKey } from './viewer-input.js';
 import { MprLayout, MEASURE_TOOLS, PANES } from './mpr.js';
 import { el } from './dom.js';
+import { looksLikeShareLink, openShareLink } from './share-open.js';
 
 export { PRESETS };
 
 const THUMB_CSS_PX = 88;
+/** The element's API version: what this file documents and lucent-viewer.d.ts types. Bumped on breaking changes. */
+export const API_VERSION = 1;
+// The built-in toolbar's buttons (attribute tools), in screen order; toggle = shows a pressed state.
+const TOOLBAR = [
+  { name: 'window', label: 'W/L', title: 'Drag to change window/level', toggle: true },
+  { name: 'pan', label: 'Pan', title: 'Drag to pan', toggle: true },
+  { name: 'zoom', label: 'Zoom', title: 'Drag to zoom', toggle: true },
+  { name: 'distance', label: 'Distance', title: 'Measure a distance in mm (MPR)', toggle: true },
+  { name: 'angle', label: 'Angle', title: 'Measure an angle (MPR)', toggle: true },
+  { name: 'rectangle', label: 'Rect', title: 'Rectangle ROI statistics (MPR)', toggle: true },
+  { name: 'ellipse', label: 'Ellipse', title: 'Ellipse ROI statistics (MPR)', toggle: true },
+  { name: 'probe', label: 'Probe', title: 'Voxel value and position (MPR)', toggle: true },
+  { name: 'mpr', label: 'MPR', title: 'Axial, coronal and sagittal planes', toggle: true },
+  { name: 'presets', label: '', title: '' },
+  { name: 'fit', label: 'Fit', title: 'Fit the image' },
+  { name: 'reset', label: 'Reset', title: 'Fit and the image\'s own window' },
+  { name: 'overlays', label: 'Text', title: 'Show or hide the text overlays', toggle: true },
+];
 const ZOOM_MIN = 1 / 32;
 const ZOOM_MAX = 64;
 
@@ -35,12 +64,19 @@ const fmtNum = (v) => {
   if (Number.isInteger(v) || Math.abs(v) >= 100) return String(Math.round(v));
   return String(Number(v.toFixed(Math.abs(v) >= 10 ? 1 : 2)));
 };
+// A DICOMweb study or series URL (QIDO/WADO-RS root + /studies/{uid}[/series/{uid}]).
+const dicomwebTarget = (url) => /\/studies\/[0-9.]+(\/series\/[0-9.]+)?\/?$/.test(url.pathname);
+const canvasBlob = (canvas, type, quality) => new Promise((resolve, reject) =>
+  canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error('The picture could not be encoded.'))), type, quality));
 const fmtDate = (d) => (/^\d{8}$/.test(d ?? '') ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}` : d ?? '');
 
 export class LucentViewer extends HTMLElement {
+  static apiVersion = API_VERSION;
+
   constructor() {
     super();
     this._gen = 0;                  // study generation: replies from a replaced study are dropped
+    this.authToken = null;          // bearer token for DICOMweb URLs given without one (src attribute)
     this._rows = [];                // series summaries (protocol.flattenTree)
     this._loading = null;           // {gen, resolve} while a load runs
     this._zoom = 1;
@@ -76,16 +112,58 @@ export class LucentViewer extends HTMLElement {
     this._rs = { seq: 0, busy: false, want: false, waiters: [] };
   }
 
-  connectedCallback() {
-    if (!this._built) this._build();
-    this._engine.start();
+  static get observedAttributes() {
+    return ['src', 'layout', 'preset', 'tools'];
   }
 
-  /** Stops the worker; the element is unusable afterwards. */
+  connectedCallback() {
+    if (this._destroyed) return;
+    if (!this._built) this._build();
+    this._engine.start();
+    this._applyTools();
+    if (this.hasAttribute('src') && this._srcLoaded !== this.getAttribute('src')) this._loadSrc();
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (old === value || !this._built || this._destroyed) return;
+    if (name === 'src') this._loadSrc();
+    else if (name === 'tools') this._applyTools();
+    else if (name === 'layout' && !this._loading && this._seriesIndex >= 0) this.setLayout(value || 'stack');
+    else if (name === 'preset' && !this._loading && this._seriesIndex >= 0 && value) this.setPreset(value);
+  }
+
+  /**
+   * Ends the viewer: terminates the worker (its wasm memory, with the study, goes with it), closes the image,
+   * stops observing resizes and empties the shadow root. A load still pending resolves with
+   * {error: {code: 'destroyed'}}, pending renders with null. The element cannot be used again (create a new one).
+   */
   destroy() {
+    if (this._destroyed) return;
+    this._destroyed = true;
+    this._gen++;
     this._engine.stop();
     this._engine.dead = true;
     this._resizeObserver?.disconnect();
+    this._mpr?.destroy();
+    this._mpr = null;
+    const loading = this._loading;
+    this._loading = null;
+    loading?.resolve({ error: { code: 'destroyed', message: 'The viewer was destroyed.' } });
+    this._resetStudyState();
+    this._sources = null;
+    this.shadowRoot?.replaceChildren();
+    this._emit('lucent:destroyed', {});
+  }
+
+  /** What the engine holds: {wasmBytes} (its WebAssembly memory, which only grows until destroy()). */
+  async memory() {
+    const reply = await this._engine.ask({ type: MSG.STATS });
+    return reply.ok ? { wasmBytes: reply.wasmBytes } : { wasmBytes: 0 };
+  }
+
+  /** True once destroy() ran. */
+  get destroyed() {
+    return Boolean(this._destroyed);
   }
 
   /** Version of the wasm core (null until lucent:ready). */
@@ -97,16 +175,30 @@ export class LucentViewer extends HTMLElement {
 
   _build() {
     this._built = true;
+    // Shadow DOM: the host page's CSS cannot reach in and ours cannot leak out. The stylesheet is the file next
+    // to this module (a <link>, so it works under a strict CSP: style-src 'self' or the viewer's origin).
+    const shadow = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
+    const style = el('link');
+    style.rel = 'stylesheet';
+    style.href = new URL('./lucent-viewer.css', import.meta.url).href;
+    this._root = el('div', 'lv-root');
+    this._root.setAttribute('part', 'root');
+    shadow.replaceChildren(style, this._root);
+    this._root.classList.toggle('lv-no-overlays', !this._overlays);
     this._seriesList = new SeriesList((index) => this.selectSeries(index));
 
     this._viewport = el('div', 'lv-viewport');
     this._viewport.tabIndex = 0;
     this._viewport.dataset.tool = this._tool;
     this._viewport.setAttribute('aria-label', 'Image viewport');
+    this._viewport.setAttribute('part', 'viewport');
     this.canvas = el('canvas', 'lv-canvas');
     this._ctx = this.canvas.getContext('2d', { alpha: false });
     this._ov = {};
-    for (const corner of ['tl', 'tr', 'bl', 'br']) this._ov[corner] = el('div', `lv-ov lv-${corner}`);
+    for (const corner of ['tl', 'tr', 'bl', 'br']) {
+      this._ov[corner] = el('div', `lv-ov lv-${corner}`);
+      this._ov[corner].setAttribute('part', `overlay overlay-${corner}`);
+    }
     this._message = el('div', 'lv-message');
     this._message.hidden = true;
     this._progress = el('div', 'lv-progress');
@@ -119,12 +211,13 @@ export class LucentViewer extends HTMLElement {
     this._slider = el('input', 'lv-slider');
     Object.assign(this._slider, { type: 'range', min: '0', max: '0', step: '1', value: '0', disabled: true, tabIndex: -1 });
     this._slider.setAttribute('aria-label', 'Slice');
+    this._slider.setAttribute('part', 'slider');
     this._slider.addEventListener('input', () => this.setSlice(Number(this._slider.value)));
 
     const stage = el('div', 'lv-stage');
     stage.append(this._viewport, this._slider);
     this._stage = stage;
-    this.replaceChildren(this._seriesList.element, stage);
+    this._root.replaceChildren(this._seriesList.element, stage);
 
     bindInput(this, this._viewport);
     // Backing store = CSS size x devicePixelRatio, exactly (device-pixel-content-box), so zoom 1 is 1:1.
@@ -246,14 +339,84 @@ export class LucentViewer extends HTMLElement {
    * @param {FileList|Array<File|{file: File, path: string}>} files
    * @returns {Promise<object>} the lucent:loaded detail (or {error} / {superseded: true})
    */
-  load(files) {
+  load(source, options = {}) {
+    if (this._destroyed) return Promise.resolve({ error: { code: 'destroyed', message: 'The viewer was destroyed.' } });
+    // One source or a list of them (a FileList, an array); bytes and strings are single sources.
+    const single = typeof source === 'string' || source instanceof URL || source instanceof Blob
+      || source instanceof ArrayBuffer || ArrayBuffer.isView(source) || typeof source?.[Symbol.iterator] !== 'function';
+    const list = source == null ? [] : single ? [source] : [...source];
+    const share = list.find((s) => s?.share || (typeof s === 'string' && looksLikeShareLink(s)));
+    if (share) return this._loadShare(share.share ?? share, { pin: share.pin ?? options.pin, token: options.token });
     const items = [];
-    for (const f of files ?? []) {
-      if (f instanceof File) items.push({ file: f, path: f.webkitRelativePath || f.name });
-      else if (f?.bytes instanceof Uint8Array) items.push({ bytes: f.bytes, path: f.path ?? '(unnamed)' });
-      else if (f && typeof f === 'object') items.push({ file: f.file ?? null, path: f.path ?? f.file?.name ?? '(unnamed)' });
+    let unnamed = 0;
+    const name = () => `file-${++unnamed}`;
+    for (const f of list) {
+      if (typeof f === 'string' || f instanceof URL) {
+        const url = new URL(String(f), document.baseURI);
+        const dicomweb = dicomwebTarget(url);
+        if (dicomweb) items.push({ dicomweb: url.href, token: options.token ?? this.authToken ?? null, path: url.href });
+        else items.push({ url: url.href, probe: true, path: String(f) });
+      } else if (f?.dicomweb) {
+        items.push({ dicomweb: new URL(String(f.dicomweb), document.baseURI).href, token: f.token ?? options.token ?? this.authToken ?? null,
+          path: String(f.dicomweb) });
+      } else if (f instanceof File) items.push({ file: f, path: f.webkitRelativePath || f.name });
+      else if (f instanceof Blob) items.push({ file: f, path: name() });
+      else if (f instanceof ArrayBuffer) items.push({ bytes: new Uint8Array(f), path: name() });
+      else if (ArrayBuffer.isView(f)) items.push({ bytes: new Uint8Array(f.buffer, f.byteOffset, f.byteLength), path: name() });
+      else if (f?.bytes instanceof ArrayBuffer || ArrayBuffer.isView(f?.bytes)) {
+        const b = f.bytes instanceof ArrayBuffer ? new Uint8Array(f.bytes) : new Uint8Array(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength);
+        items.push({ bytes: b, path: f.path ?? f.name ?? name() });
+      } else if (f && typeof f === 'object') items.push({ file: f.file ?? null, path: f.path ?? f.file?.name ?? name() });
     }
     return this._startLoad(items);
+  }
+
+  /** Same as load(); kept for the demo and older callers. */
+  loadUrls(urls) {
+    return this.load([...urls].map((u) => String(u)));
+  }
+
+  // A src attribute: one or more URLs separated by whitespace (DICOM files, a JSON listing, a ZIP, a DICOMweb
+  // study or series, or one share link).
+  _loadSrc() {
+    const src = this.getAttribute('src') ?? '';
+    this._srcLoaded = src;
+    const urls = src.split(/\s+/).filter(Boolean);
+    if (!urls.length) return null;
+    return this.load(urls).then((detail) => {
+      if (detail?.error || detail?.superseded) return detail;
+      const preset = this.getAttribute('preset');
+      if (preset) this.setPreset(preset);
+      const layout = this.getAttribute('layout');
+      if (layout && layout !== 'stack') this.setLayout(layout);
+      return detail;
+    });
+  }
+
+  // A share link (share.html#<location>.<key>): fetched and decrypted here on the page's thread with WebCrypto
+  // (share-bundle.js), then handed to the engine as bytes. The key never reaches the worker or the wasm.
+  async _loadShare(link, { pin } = {}) {
+    const gen = ++this._gen;
+    this._showMessage('Opening the shared study…');
+    const fail = (code, message) => {
+      if (gen !== this._gen) return { superseded: true };
+      this._showMessage(message, 'error');
+      const error = { code, message, file: null };
+      this._emit('lucent:error', error);
+      return { error };
+    };
+    let files;
+    try {
+      files = await openShareLink(String(link), {
+        pin,
+        baseUrl: document.baseURI,
+        onProgress: (done, total) => gen === this._gen && this._emit('lucent:progress', { read: 0, total: 0, decoded: 0, decodeTotal: 0, bytes: done, bytesTotal: total }),
+      });
+    } catch (e) {
+      return fail(e?.code ? `share-${e.code}` : 'share-failed', e?.message ?? String(e));
+    }
+    if (gen !== this._gen) return { superseded: true };
+    return this._startLoad(files.map((f) => ({ bytes: f.bytes, path: f.path })));
   }
 
   /**
@@ -266,17 +429,13 @@ export class LucentViewer extends HTMLElement {
     return this._sources.map((s) => ({ ...s }));
   }
 
-  /** Replaces the current study with same-origin files fetched by URL (the demo). */
-  loadUrls(urls) {
-    return this._startLoad([...urls].map((u) => ({ url: new URL(String(u), document.baseURI).href, path: String(u) })));
-  }
-
   /** True while a study is being read or decoded. */
   get loading() {
     return this._loading != null;
   }
 
   _startLoad(items) {
+    if (this._destroyed) return Promise.resolve({ error: { code: 'destroyed', message: 'The viewer was destroyed.' } });
     if (!this._built) this._build();
     if (this._layout === 'mpr') this.setLayout('stack');
     this._engine.start();
@@ -571,6 +730,34 @@ export class LucentViewer extends HTMLElement {
     return this._requestRender();
   }
 
+  /** API v1 name of setSlice: shows slice i (0-based, clamped); resolves with the lucent:rendered detail. */
+  goTo(slice) {
+    return this.setSlice(slice);
+  }
+
+  /**
+   * A picture of what is shown, as a Blob (PNG unless `type` says otherwise). view 'image' (default): the current
+   * slice at its own resolution with the current window, pixel for pixel what `lucent render` writes; 'viewport':
+   * the canvas as displayed (zoom, pan; the text overlays are DOM, not in it). In the MPR layout, {pane: 'axial' |
+   * 'coronal' | 'sagittal'} takes that pane's canvas. Rejects with code 'no-image' when nothing is shown.
+   */
+  async screenshot({ view = 'image', pane = null, type = 'image/png', quality } = {}) {
+    const noImage = (message) => Object.assign(new Error(message), { code: 'no-image' });
+    if (this._destroyed) throw noImage('The viewer was destroyed.');
+    if (pane) {
+      const canvas = this._layout === 'mpr' ? this._mpr?.panes[pane]?.canvas : null;
+      if (!canvas) throw noImage(`No ${pane} pane is shown.`);
+      await this._mpr.renderAll();
+      return canvasBlob(canvas, type, quality);
+    }
+    if (this._rs.busy || this._rs.want) await this._requestRender();
+    if (!this._bitmap) throw noImage('No image is shown.');
+    if (view === 'viewport') return canvasBlob(this.canvas, type, quality);
+    const c = new OffscreenCanvas(this._imgW, this._imgH);
+    c.getContext('2d').drawImage(this._bitmap, 0, 0);
+    return c.convertToBlob({ type, quality });
+  }
+
   /** The core's description of a slice (file, position, spacing, ...). */
   async sliceInfo(slice = this._slice, series = this._seriesIndex) {
     const reply = await this._ask({ type: MSG.INFO, series, slice });
@@ -664,7 +851,7 @@ export class LucentViewer extends HTMLElement {
 
   set overlays(on) {
     this._overlays = Boolean(on);
-    this.classList.toggle('lv-no-overlays', !this._overlays);
+    this._root?.classList.toggle('lv-no-overlays', !this._overlays);
   }
 
   /**
@@ -679,6 +866,7 @@ export class LucentViewer extends HTMLElement {
     if (!['window', 'pan', 'zoom', 'crosshair', ...MEASURE_TOOLS].includes(name)) return;
     this._tool = name;
     if (this._viewport) this._viewport.dataset.tool = name;
+    this._syncToolbar();
   }
 
   // ---- layout ----------------------------------------------------------------------------------------------
@@ -707,8 +895,8 @@ export class LucentViewer extends HTMLElement {
     if (name !== 'mpr') {
       if (this._layout === 'mpr') {
         this._layout = 'stack';
-        this.classList.remove('lv-layout-mpr');
-        this.replaceChildren(this._seriesList.element, this._stage);
+        this._root.classList.remove('lv-layout-mpr');
+        this._root.replaceChildren(this._seriesList.element, this._stage);
         this._emit('lucent:layout', { layout: 'stack' });
       }
       return { layout: 'stack' };
@@ -725,9 +913,9 @@ export class LucentViewer extends HTMLElement {
     const series = this._seriesIndex;
     if (this._layout !== 'mpr') {
       this._layout = 'mpr';
-      this.classList.add('lv-layout-mpr');
+      this._root.classList.add('lv-layout-mpr');
       this._mpr.stackCell.replaceChildren(this._stage);
-      this.replaceChildren(this._seriesList.element, this._mpr.element);
+      this._root.replaceChildren(this._seriesList.element, this._mpr.element);
     }
     if (this._mpr.series === series && this._mpr.volume && this._mprGen === gen) return { volume: this._mpr.volume };
     this._showMessage('Building the volume…');
@@ -750,6 +938,71 @@ export class LucentViewer extends HTMLElement {
     this._requestRender();
     this._emit('lucent:layout', { layout: 'mpr', volume: result.volume, panes: PANES });
     return { volume: result.volume };
+  }
+
+  // ---- built-in toolbar (attribute tools) ------------------------------------------------------------------
+
+  // tools="window pan zoom distance angle rectangle ellipse probe mpr presets fit reset overlays" (any subset, in
+  // that order on screen); "all" = every one; no attribute = no toolbar (the host page may build its own).
+  _applyTools() {
+    if (!this._built) return;
+    const asked = (this.getAttribute('tools') ?? '').split(/[\s,]+/).filter(Boolean);
+    const names = asked.includes('all') ? TOOLBAR.map((t) => t.name) : asked;
+    const wanted = TOOLBAR.filter((t) => names.includes(t.name));
+    if (!wanted.length) {
+      this._toolbar?.remove();
+      this._toolbar = null;
+      return;
+    }
+    this._toolbar ??= el('div', 'lv-toolbar');
+    this._toolbar.setAttribute('part', 'toolbar');
+    this._toolbar.setAttribute('role', 'toolbar');
+    const buttons = [];
+    for (const t of wanted) {
+      if (t.name === 'presets') {
+        for (const p of PRESETS) buttons.push(this._toolButton(p.label, `Window: ${p.label}`, () => this.setPreset(p.id), { preset: p.id }));
+      } else {
+        buttons.push(this._toolButton(t.label, t.title, () => this._runTool(t.name), { tool: t.name }));
+      }
+    }
+    this._toolbar.replaceChildren(...buttons);
+    if (!this._toolbar.isConnected) this._root.prepend(this._toolbar);
+    this._syncToolbar();
+  }
+
+  _toolButton(label, title, run, data) {
+    const b = el('button', 'lv-tool', label);
+    b.type = 'button';
+    b.title = title;
+    Object.assign(b.dataset, data);
+    b.addEventListener('click', run);
+    return b;
+  }
+
+  _runTool(name) {
+    if (name === 'mpr') return this.setLayout(this.layout === 'mpr' ? 'stack' : 'mpr').then(() => this._syncToolbar());
+    if (name === 'fit') return this.fit();
+    if (name === 'reset') return this.reset();
+    if (name === 'overlays') {
+      this.overlays = !this.overlays;
+      return this._syncToolbar();
+    }
+    // measurement tools need the MPR panes (the core measures in patient mm on a plane)
+    if (MEASURE_TOOLS.includes(name) && this.layout !== 'mpr') return this.setLayout('mpr').then(() => this._setToolFromBar(name));
+    return this._setToolFromBar(name);
+  }
+
+  _setToolFromBar(name) {
+    this.tool = name;
+    this._syncToolbar();
+  }
+
+  _syncToolbar() {
+    for (const b of this._toolbar?.querySelectorAll('[data-tool]') ?? []) {
+      const t = b.dataset.tool;
+      const pressed = t === 'mpr' ? this.layout === 'mpr' : t === 'overlays' ? this.overlays : t === this._tool;
+      if (TOOLBAR.find((x) => x.name === t)?.toggle) b.setAttribute('aria-pressed', String(pressed));
+    }
   }
 
   /** Keyboard shortcuts (the page forwards keys typed outside the element); true if the key was used. */

@@ -9,6 +9,7 @@
 //   {type:'volume', id, gen, series, maxBytes, downsample}         build the series' volume (MPR)
 //   {type:'mpr', id, gen, series, view:[13 numbers], mode, center, width}   render one MPR pane
 //   {type:'measure', id, gen, series, kind, points, plane}          distance/angle/rectangle/ellipse/probe
+//   {type:'stats', id}                                             {wasmBytes}: the engine's memory
 // worker -> page
 //   {type:'ready', version}
 //   {type:'progress', gen, read, total, decoded, decodeTotal}
@@ -26,6 +27,7 @@ export const MSG = Object.freeze({
   VOLUME: 'volume',
   MPR: 'mpr',
   MEASURE: 'measure',
+  STATS: 'stats',
   READY: 'ready',
   PROGRESS: 'progress',
   TREE: 'tree',

@@ -6,6 +6,7 @@ export class SeriesList {
   constructor(onSelect) {
     this.element = el('nav', 'lv-series');
     this.element.setAttribute('aria-label', 'Series');
+    this.element.setAttribute('part', 'series');
     this._list = el('ol', 'lv-series-list');
     this.element.append(this._list);
     this._onSelect = onSelect;

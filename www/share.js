@@ -3,7 +3,8 @@
 // the files to <lucent-viewer>. The key is read from the fragment once and removed from the address bar; it is
 // never sent, logged or stored, and the wasm never sees it.
 import './lucent-viewer.js';
-import { BundleReader, ShareError, parseLinkFragment } from './share-bundle.js';
+import { BundleReader, ShareError } from './share-bundle.js';
+import { MAX_PLAIN_BYTES, fetchBundle, resolveShareLink } from './share-open.js';
 
 const $ = (id) => document.getElementById(id);
 const viewer = $('viewer');
@@ -13,8 +14,6 @@ const meter = $('share-meter');
 const meterBar = $('share-meter-bar');
 
 const MB = 2 ** 20;
-// What this page accepts before allocating: the study is held once, in memory, then given to the engine.
-const MAX_PLAIN_BYTES = 4 * 2 ** 30;
 
 const FRIENDLY = {
   'not-a-bundle': 'The link points to a file that is not a Lucent shared study.',
@@ -81,36 +80,28 @@ function askPin(reader) {
 }
 
 async function open() {
-  const link = parseLinkFragment(location.hash);
+  const hash = location.hash;
   // The key must not stay in the address bar or this history entry (it would be in screenshots, shared tabs).
   if (location.hash) history.replaceState(null, '', location.pathname);
-  if (!link || !link.location) return showError('no-link');
   let url;
+  let secret;
   try {
-    url = new URL(link.location, document.baseURI);
+    ({ url, secret } = resolveShareLink(`${location.pathname}${hash}`, location.href));
   } catch {
     return showError('no-link');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return showError('no-link');
-  url.hash = '';
 
   document.body.dataset.state = 'fetching';
-  let response;
+  let body;
+  let size;
   try {
-    response = await fetch(url, { credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-store', redirect: 'error' });
-  } catch {
-    return showError('network', 'The shared study could not be downloaded (no connection, or the site does not allow it). Try again later.');
+    ({ body, size } = await fetchBundle(url));
+  } catch (e) {
+    return showError(e.code, e.message);
   }
-  if (!response.ok) {
-    return showError('not-found', response.status === 404 || response.status === 410
-      ? 'The shared study is no longer available: the link may have been withdrawn, or mistyped.'
-      : `The shared study could not be downloaded (HTTP ${response.status}). Try again later.`);
-  }
-  const length = Number(response.headers.get('Content-Length'));
-  const size = response.headers.get('Content-Encoding') || !Number.isSafeInteger(length) || length <= 0 ? null : length;
 
   try {
-    const reader = await BundleReader.open(response.body, link.secret, { maxPlainBytes: MAX_PLAIN_BYTES, size });
+    const reader = await BundleReader.open(body, secret, { maxPlainBytes: MAX_PLAIN_BYTES, size });
     const { expires, plain_size: plainSize, summary } = reader.header;
     if (expires) {
       const until = $('share-expiry');

@@ -2,6 +2,8 @@
 // the page must keep scrolling and windowing meanwhile. One Library per loaded study ("generation").
 import init, { Library, Pane, version, planeLabelsJson, distanceMm, angleDeg } from './pkg/viewer_wasm.js';
 import { MSG, flattenTree } from './protocol.js';
+import { looksLikeZip, openZip } from './zip.js';
+import { listInstances, parseDicomwebUrl, retrieve } from './dicomweb.js';
 
 const READ_CONCURRENCY = 6;      // parallel file reads / fetches; addFile itself is serialised
 const DECODE_CHUNK = 16;         // slices per decodeSlices call: progress granularity vs call overhead
@@ -66,18 +68,73 @@ const errorFields = (e) => ({
 // Yield to the event loop so queued render requests run between long steps.
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-async function readItem(item) {
+// What one load item stands for, as the files in it: a file or bytes is one file (unless it is a ZIP); a ZIP is
+// its members, pushed back as items of their own (read by every reader, progress counts them); a URL is a DICOM
+// file, a ZIP or a JSON listing ({"files": [...]}, relative to it) of more URLs; a DICOMweb study or series is
+// its instances, streamed as they arrive. `more(items)` adds items; yields {path, bytes}.
+async function* filesOf(item, more) {
   if (item.bytes) {
     // Handed over (transferred) by the page, e.g. a decrypted share bundle: used once, then let go.
     const bytes = item.bytes;
     item.bytes = null;
-    return bytes;
+    if (looksLikeZip(bytes)) {
+      yield* zipMembers(new Blob([bytes]), item, more);
+      return;
+    }
+    yield { path: item.path, bytes };
+    return;
   }
-  if (item.file) return new Uint8Array(await item.file.arrayBuffer());
-  if (!item.url) throw new Error('the browser did not give access to it');
-  const response = await fetch(item.url, { credentials: 'same-origin' });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  return new Uint8Array(await response.arrayBuffer());
+  if (item.zipEntry) {
+    yield { path: item.path, bytes: await item.zipEntry.read() };
+    return;
+  }
+  if (item.dicomweb) {
+    yield* dicomwebFiles(item, more);
+    return;
+  }
+  let blob = item.file;
+  if (!blob && item.url) {
+    const response = await fetch(item.url, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const type = response.headers.get('Content-Type') ?? '';
+    if (item.probe && (/json/i.test(type) || /\.json$/i.test(new URL(response.url).pathname))) {
+      const listing = await response.json();
+      const names = Array.isArray(listing) ? listing : listing?.files;
+      if (!Array.isArray(names)) throw new Error('a JSON listing must be {"files": [names or URLs]}');
+      more(names.map((n) => {
+        const url = new URL(String(n), response.url);
+        return { url: url.href, probe: false, path: String(n) };
+      }));
+      return;
+    }
+    blob = await response.blob();
+  }
+  if (!blob) throw new Error('the browser did not give access to it');
+  if (looksLikeZip(new Uint8Array(await blob.slice(0, 4).arrayBuffer()))) {
+    yield* zipMembers(blob, item, more);
+    return;
+  }
+  yield { path: item.path, bytes: new Uint8Array(await blob.arrayBuffer()) };
+}
+
+// A ZIP's members become items (read lazily, one member in memory per reader); its problems (encrypted or
+// unsupported members) are listed like unreadable files.
+async function* zipMembers(blob, item, more) {
+  const { entries, problems, notes } = await openZip(blob, { name: item.path });
+  const failed = problems.map((p) => ({ failure: { file: `${item.path}/${p.path}`, code: p.code, reason: p.reason } }));
+  const members = entries.map((entry) => ({ zipEntry: entry, path: `${item.path}/${entry.path}` }));
+  // Notes (renamed or skipped members) are not files: they do not count in the progress total.
+  const noted = notes.map((n) => ({ note: { file: `${item.path}/${n.path}`, status: n.code, reason: n.reason } }));
+  more([...noted, ...failed, ...members], failed.length + members.length);
+}
+
+async function* dicomwebFiles(item, more) {
+  const target = parseDicomwebUrl(item.dicomweb);
+  const options = { token: item.token ?? undefined };
+  // QIDO first: the number of instances, so progress has a total.
+  const instances = await listInstances(target, options);
+  more([], instances.length);
+  yield* retrieve(target, { ...options, instances });
 }
 
 function snapshotTree() {
@@ -94,49 +151,107 @@ async function load({ gen: myGen, items }) {
   });
   const current = () => gen === myGen && !dead;
   const readFailures = [];
-  const total = items.length;
+  const archiveNotes = [];         // what a ZIP reader renamed or skipped, for the problems panel
+  const queue = [...items];
+  let total = items.length;
   let read = 0;
   let next = 0;
+  // Readers share the queue; one that finds it empty waits while others may still add to it (a ZIP's members).
+  let active = 0;
+  let wake = null;
+  const signal = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  // An item that stands for several files (ZIP, listing, DICOMweb) adds them (or says how many will stream in);
+  // it is not a file itself.
+  const more = (added, files = added.length) => {
+    queue.push(...added);
+    total += files - 1;
+    signal();
+  };
   let shownFirst = false;
   let treeTimer = 0;
   const progress = (decoded = 0, decodeTotal = 0) =>
     postMessage({ type: MSG.PROGRESS, gen: myGen, read, total, decoded, decodeTotal });
 
-  const reader = async () => {
-    while (next < items.length && current()) {
-      const item = items[next++];
-      let bytes;
-      try {
-        bytes = await readItem(item);
-      } catch (e) {
-        readFailures.push({ file: item.path, status: 'error', code: 'read-failed',
-          reason: `File "${item.path}" could not be read (${e?.message ?? e}).` });
-      }
+  const add = async (path, bytes) => {
+    await exclusive(() => {
       if (!current()) return;
-      if (bytes) {
-        await exclusive(() => {
-          if (!current()) return;
-          const report = JSON.parse(call(() => lib.addFile(item.path, bytes), item.path));
-          if (report.status === 'image' && !shownFirst) {
-            // Show something now; the rest of the study keeps arriving behind it.
-            shownFirst = true;
-            postMessage({ type: MSG.TREE, gen: myGen, final: false, ...snapshotTree() });
-            postMessage({ type: MSG.FIRST_IMAGE, gen: myGen, series: report.series });
-          } else if (shownFirst && !treeTimer) {
-            // Later additions: at most one structure update per interval (slice counts, new series).
-            treeTimer = setTimeout(() => exclusive(() => {
-              treeTimer = 0;
-              if (current()) postMessage({ type: MSG.TREE, gen: myGen, final: false, ...snapshotTree() });
-            }), TREE_INTERVAL_MS);
-          }
-        });
-        if (!current()) return;
+      const report = JSON.parse(call(() => lib.addFile(path, bytes), path));
+      if (report.status === 'image' && !shownFirst) {
+        // Show something now; the rest of the study keeps arriving behind it.
+        shownFirst = true;
+        postMessage({ type: MSG.TREE, gen: myGen, final: false, ...snapshotTree() });
+        postMessage({ type: MSG.FIRST_IMAGE, gen: myGen, series: report.series });
+      } else if (shownFirst && !treeTimer) {
+        // Later additions: at most one structure update per interval (slice counts, new series).
+        treeTimer = setTimeout(() => exclusive(() => {
+          treeTimer = 0;
+          if (current()) postMessage({ type: MSG.TREE, gen: myGen, final: false, ...snapshotTree() });
+        }), TREE_INTERVAL_MS);
       }
+    });
+  };
+  const readOne = async (item) => {
+    if (item.note) {
+      archiveNotes.push(item.note);
+      return;
+    }
+    if (item.failure) {
+      readFailures.push({ status: 'error', ...item.failure });
       read++;
       progress();
+      return;
+    }
+    let files = 0;
+    try {
+      for await (const file of filesOf(item, more)) {
+        if (!current()) return;
+        await add(file.path, file.bytes);
+        files++;
+        read++;
+        total = Math.max(total, read);
+        progress();
+      }
+    } catch (e) {
+      const what = item.dicomweb ? 'The DICOMweb study' : item.zipEntry ? 'ZIP member' : 'File';
+      readFailures.push({ file: item.path, status: 'error', code: e?.code ?? 'read-failed',
+        reason: `${what} "${item.path}" could not be read (${e?.message ?? e}).` });
+      if (!files) {
+        read++;
+        progress();
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, reader));
+  const reader = async () => {
+    while (current()) {
+      if (next >= queue.length) {
+        if (active === 0) {
+          signal();
+          return;
+        }
+        await new Promise((resolve) => {
+          const previous = wake;
+          wake = () => {
+            previous?.();
+            resolve();
+          };
+        });
+        continue;
+      }
+      const item = queue[next++];
+      active++;
+      try {
+        await readOne(item);
+      } finally {
+        active--;
+        signal();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: READ_CONCURRENCY }, reader));
   clearTimeout(treeTimer);
   treeTimer = 0;
   if (!current()) return;
@@ -182,7 +297,8 @@ async function load({ gen: myGen, items }) {
   }
   const notes = reports
     .filter((r) => r.status !== 'image' && r.status !== 'error')
-    .map((r) => ({ file: r.file, status: r.status, reason: r.reason ?? NOTE_REASONS[r.status] ?? r.status }));
+    .map((r) => ({ file: r.file, status: r.status, reason: r.reason ?? NOTE_REASONS[r.status] ?? r.status }))
+    .concat(archiveNotes);
   const images = reports.filter((r) => r.status === 'image').length;
   // How many slices of each series decode: the page avoids opening on a series that cannot be shown.
   for (const s of series) s.decoded = decodedBySeries.get(s.index) ?? 0;
@@ -303,6 +419,11 @@ self.onmessage = ({ data: msg }) => {
       break;
     case MSG.MEASURE:
       reply(msg, async () => measure(msg));
+      break;
+    case MSG.STATS:
+      // Answered whatever the study generation: how much memory the engine holds (wasm memory never shrinks).
+      ready.then(() => postMessage({ type: MSG.REPLY, id: msg.id, gen: msg.gen, ok: true, wasmBytes: wasm.memory.buffer.byteLength }),
+        () => postMessage({ type: MSG.REPLY, id: msg.id, gen: msg.gen, ok: false, code: 'wasm-unavailable', message: 'no engine' }));
       break;
     default:
       break;

@@ -23,9 +23,11 @@ test('dropping files on the page replaces the study', async (t) => {
           const bytes = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
           dt.items.add(new File([bytes], f.name));
         }
-        const where = target === 'viewer' ? document.querySelector('lucent-viewer .lv-viewport') : document.body;
-        where.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-        where.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        const where = target === 'viewer' ? window.__lucent.query('.lv-viewport') : document.body;
+        // composed, as the browser's own drag events are: they cross the viewer's shadow root to the page.
+        const init = { dataTransfer: dt, bubbles: true, cancelable: true, composed: true };
+        where.dispatchEvent(new DragEvent('dragover', init));
+        where.dispatchEvent(new DragEvent('drop', init));
       }, [files, target]);
       const loaded = await waitForEvent(page, 'lucent:loaded', { since });
       assert.equal(loaded.files, 3, target);

@@ -2,7 +2,7 @@
 // viewer's DOM events (never fixed sleeps), reading canvas pixels, corpus/CLI discovery.
 import { chromium } from 'playwright-core';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -87,6 +87,9 @@ function recorder() {
   window.__lucent = {
     events,
     violations,
+    // The first match inside <lucent-viewer>'s shadow root (its internals), else in the page.
+    query: (selector) => document.querySelector('lucent-viewer')?.shadowRoot?.querySelector(selector)
+      ?? document.querySelector(selector),
     mark: () => events.length,
     wait: (type, since, match, timeoutMs) => new Promise((resolve, reject) => {
       const hit = events.find((e) => matches(e, type, since, match));
@@ -105,7 +108,7 @@ function recorder() {
 }
 
 /**
- * Launches Chromium with a fresh profile and runs fn({page, context, requests, consoleErrors}).
+ * Launches Chromium with a fresh profile and runs fn({page, context, requests, consoleErrors, profile}).
  * Options: viewport (CSS px), mobile (phone emulation).
  * On failure a screenshot goes to $LUCENT_ARTIFACTS/<name>.png.
  */
@@ -130,7 +133,7 @@ export async function withBrowser(t, fn, { viewport = { width: 1400, height: 900
   page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
   await page.addInitScript(recorder);
   try {
-    await fn({ page, context, requests, consoleErrors });
+    await fn({ page, context, requests, consoleErrors, profile });
   } catch (e) {
     try {
       mkdirSync(ARTIFACTS, { recursive: true });
@@ -207,13 +210,48 @@ export async function imagePixels(page) {
 /** Raw RGBA (Buffer) of a whole canvas found by selector (e.g. an MPR pane's image canvas). */
 export async function canvasPixels(page, selector) {
   const { width, height, b64 } = await page.evaluate((selector) => {
-    const c = document.querySelector(selector);
+    const c = window.__lucent.query(selector);
     const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let s = '';
     for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
     return { width: c.width, height: c.height, b64: btoa(s) };
   }, selector);
   return { width, height, rgba: Buffer.from(b64, 'base64') };
+}
+
+/**
+ * Memory of the renderer processes of the browser using `profile` (Linux /proc), summed: {rss, hwm} in bytes
+ * (resident now, and the high-water mark). The browser process is the one whose command line names the profile;
+ * renderers are its descendants with --type=renderer.
+ */
+export function rendererMemory(profile) {
+  const procs = new Map();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (key) => Number(status.match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? 0) * 1024;
+      const ppid = Number(status.match(/PPid:\s+(\d+)/)?.[1]);
+      procs.set(Number(pid), { cmd, ppid, rss: kb('VmRSS'), hwm: kb('VmHWM') });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const browser = [...procs.entries()].find(([, p]) => p.cmd.includes(profile) && !p.cmd.includes('--type='))?.[0];
+  if (browser == null) throw new Error(`no browser process for ${profile}`);
+  const descends = (pid) => {
+    for (let p = procs.get(pid); p; p = procs.get(p.ppid)) if (p.ppid === browser) return true;
+    return false;
+  };
+  let rss = 0;
+  let hwm = 0;
+  for (const [pid, p] of procs) {
+    if (p.cmd.includes('--type=renderer') && descends(pid)) {
+      rss += p.rss;
+      hwm += p.hwm;
+    }
+  }
+  return { rss, hwm };
 }
 
 /** Text of a corner overlay ('tl', 'tr', 'bl', 'br'). */

@@ -20,7 +20,7 @@ const MARKER = [55, -55, 55];                              // left-anterior-supe
 const panePoint = (page, pane, world) => page.evaluate(([pane, world]) => {
   const viewer = document.querySelector('lucent-viewer');
   const [u, v] = viewer.mpr.worldToCanvas(pane, world);
-  const canvas = document.querySelector(`.lv-pane-${pane} canvas`);
+  const canvas = window.__lucent.query(`.lv-pane-${pane} canvas`);
   const r = canvas.getBoundingClientRect();
   const k = canvas.clientWidth / canvas.width;              // CSS px per device px
   return [r.left + u * k, r.top + v * k];
@@ -48,7 +48,7 @@ test('MPR panes on the demo phantom: pixels, crosshair, labels and a distance in
     // Orientation labels from the core, for the patient axes (LPS): viewer's left is the patient's right.
     const labels = await page.evaluate(() => Object.fromEntries(['axial', 'coronal', 'sagittal'].map((p) => [p,
       Object.fromEntries(['left', 'right', 'top', 'bottom'].map((e) => [e,
-        document.querySelector(`.lv-pane-${p} .lv-edge-${e}`).textContent]))])));
+        window.__lucent.query(`.lv-pane-${p} .lv-edge-${e}`).textContent]))])));
     assert.deepEqual(labels.axial, { left: 'R', right: 'L', top: 'A', bottom: 'P' });
     assert.deepEqual(labels.coronal, { left: 'R', right: 'L', top: 'H', bottom: 'F' });
     assert.deepEqual(labels.sagittal, { left: 'A', right: 'P', top: 'H', bottom: 'F' });
@@ -141,7 +141,7 @@ test('MPR panes on the demo phantom: pixels, crosshair, labels and a distance in
     // Draw a distance from the top edge to the bottom edge of the run with the Distance tool.
     await page.click('[data-tool="distance"]');
     const toCss = await page.evaluate(() => {
-      const c = document.querySelector('.lv-pane-coronal canvas');
+      const c = window.__lucent.query('.lv-pane-coronal canvas');
       const r = c.getBoundingClientRect();
       return { left: r.left, top: r.top, k: c.clientWidth / c.width };
     });

@@ -104,6 +104,17 @@ test('a PIN bundle asks for the PIN, refuses a wrong one, then opens', async (t)
       await page.click('#share-pin-submit');
       const loaded = await waitForEvent(page, 'lucent:loaded');
       assert.equal(loaded.series[0].slices, 28);
+
+      // The same link through the element's API (an embedding portal): no PIN, a wrong one, the right one.
+      await openApp(page, { demo: false });
+      const viaApi = await page.evaluate(async (link) => {
+        const v = document.querySelector('lucent-viewer');
+        const none = await v.load(link);
+        const wrong = await v.load({ share: link, pin: '111111' });
+        const right = await v.load({ share: link, pin: '482916' });
+        return { none: none.error?.code, wrong: wrong.error?.code, slices: right.slices, errors: right.errors };
+      }, link);
+      assert.deepEqual(viaApi, { none: 'share-pin-required', wrong: 'share-wrong-pin', slices: 28, errors: [] });
     });
   } finally {
     cleanUp();

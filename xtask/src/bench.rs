@@ -41,7 +41,7 @@ pub fn bench(names: &[String]) -> Res<()> {
             "load" => {
                 // 500 slices of 512x512 16-bit: about 250 MiB of uncompressed DICOM.
                 let dir = demo_series(&built.lucent, "load500", 512, 500)?;
-                let server = serve(&root.join("www"), "127.0.0.1:0")
+                let server = serve(&root.join("www"), "127.0.0.1:0", Default::default())
                     .map_err(|e| format!("could not serve www/: {e}"))?;
                 run(command("node")
                     .arg("tests/bench/load.mjs")
@@ -72,7 +72,7 @@ pub fn bench(names: &[String]) -> Res<()> {
                 ]))?;
                 // 512 slices of 512x512 signed 16-bit: a 256 MiB volume.
                 let dir = demo_series(&built.lucent, "mpr512", 512, 512)?;
-                let server = serve(&root.join("www"), "127.0.0.1:0")
+                let server = serve(&root.join("www"), "127.0.0.1:0", Default::default())
                     .map_err(|e| format!("could not serve www/: {e}"))?;
                 run(command("node")
                     .arg("tests/bench/mpr.mjs")
@@ -84,7 +84,7 @@ pub fn bench(names: &[String]) -> Res<()> {
             "share" => {
                 // 600 slices of 512x512 16-bit: about 315 MB of DICOM, the size of a dental CBCT.
                 let dir = demo_series(&built.lucent, "share600", 512, 600)?;
-                let server = serve(&root.join("www"), "127.0.0.1:0")
+                let server = serve(&root.join("www"), "127.0.0.1:0", Default::default())
                     .map_err(|e| format!("could not serve www/: {e}"))?;
                 run(command("node")
                     .arg("tests/bench/share.mjs")

@@ -8,8 +8,8 @@ use crate::artifacts::build_all;
 use crate::process::{cargo, command, repo_root, run, run_counted, show, Res, Tally};
 use crate::server::serve;
 use crate::setup::{
-    ensure_chromium, ensure_npm_packages, ensure_oracle, ensure_wasm_target, ensure_zbarimg,
-    WASM_TARGET,
+    ensure_chromium, ensure_npm_packages, ensure_oracle, ensure_orthanc, ensure_wasm_target,
+    ensure_zbarimg, WASM_TARGET,
 };
 
 const STEPS: usize = 7;
@@ -97,6 +97,7 @@ pub fn test() -> Res<()> {
     // bundles against the spec's vectors, the QR encoder against zbarimg).
     steps.step("node tests (wasm, js)", || {
         ensure_zbarimg()?;
+        ensure_orthanc()?;
         run_counted(
             command("node")
                 .arg("--test")
@@ -133,7 +134,16 @@ fn e2e(root: &Path, lucent: &Path, tally: &mut Tally) -> Res<()> {
     let artifacts = root.join("target/e2e-artifacts");
     std::fs::create_dir_all(&artifacts)
         .map_err(|e| format!("could not create {}: {e}", show(&artifacts)))?;
-    let server = serve(&root.join("www"), "127.0.0.1:0")
+    // The embedding tests serve an example portal on another origin, which may frame embed.html; the DICOMweb
+    // test puts its PACS (Orthanc behind a CORS proxy) on another, which the pages may fetch from.
+    let portal_port = free_port()?;
+    let pacs_port = free_port()?;
+    let options = crate::server::Options {
+        log: false,
+        embed_origins: vec![format!("http://127.0.0.1:{portal_port}")],
+        connect_origins: vec![format!("http://127.0.0.1:{pacs_port}")],
+    };
+    let server = serve(&root.join("www"), "127.0.0.1:0", options)
         .map_err(|e| format!("could not serve www/: {e}"))?;
     eprintln!("xtask: serving www/ at {}", server.url());
     run_counted(
@@ -141,12 +151,22 @@ fn e2e(root: &Path, lucent: &Path, tally: &mut Tally) -> Res<()> {
             .args(["--test", "--test-concurrency=1"])
             .arg(dir_arg(&tests))
             .env("LUCENT_BASE_URL", server.url())
+            .env("LUCENT_PORTAL_PORT", portal_port.to_string())
+            .env("LUCENT_PACS_PORT", pacs_port.to_string())
             .env("LUCENT_CLI", lucent)
             .env("LUCENT_CORPUS", corpus_dir(root))
             .env("CHROMIUM", chromium)
             .env("LUCENT_ARTIFACTS", &artifacts),
         tally,
     )
+}
+
+/// A loopback port nobody listens on right now (the OS picks it; the socket closes at once).
+fn free_port() -> Res<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("could not find a free port: {e}"))
 }
 
 /// `$LUCENT_CORPUS`, else `<repo>/../shared/corpus` (absolute either way).

@@ -31,6 +31,11 @@ const SECURITY_HEADERS: [(&str, &str); 8] = [
     ("Cache-Control", "no-cache"),
 ];
 
+/// Code a portal on another origin loads to embed `<lucent-viewer>` (ES modules, the wasm, the element's
+/// stylesheet): readable cross-origin (CORS `*` and CORP cross-origin). They hold no data. Everything
+/// else (pages, studies, share bundles) stays same-origin.
+const EMBEDDABLE: [&str; 4] = ["js", "mjs", "wasm", "css"];
+
 /// Request heads larger than this are refused (431): nothing we serve needs more.
 const MAX_HEAD: usize = 16 * 1024;
 
@@ -102,17 +107,31 @@ impl Drop for Server {
     }
 }
 
+/// How the server runs beyond its root and address.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Print one line per request.
+    pub log: bool,
+    /// Origins (`https://portal.example`) allowed to frame `embed.html` and drive it by
+    /// postMessage: they go into its `frame-ancestors` and replace `embed-config.json`'s
+    /// allow-list. Empty: the files in `www/` as they are (same origin only).
+    pub embed_origins: Vec<String>,
+    /// Origins the pages may fetch from besides their own (a PACS's DICOMweb root, an object
+    /// store with share bundles): added to every page's `connect-src`.
+    pub connect_origins: Vec<String>,
+}
+
 /// Serves `root` on `addr` (`127.0.0.1:0` picks a free port: read it from `Server::port`).
-pub fn serve(root: &Path, addr: &str) -> io::Result<Server> {
-    start(root, addr, false)
-}
-
-/// Like `serve`, and prints one line per request.
-pub fn serve_logged(root: &Path, addr: &str) -> io::Result<Server> {
-    start(root, addr, true)
-}
-
-fn start(root: &Path, addr: &str, log: bool) -> io::Result<Server> {
+pub fn serve(root: &Path, addr: &str, options: Options) -> io::Result<Server> {
+    for origin in options.embed_origins.iter().chain(&options.connect_origins) {
+        if !valid_origin(origin) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{origin:?} is not an origin (scheme://host[:port], nothing after)"),
+            ));
+        }
+    }
+    let options = Arc::new(options);
     let root = Arc::new(root.canonicalize()?);
     if !root.is_dir() {
         return Err(io::Error::new(
@@ -133,9 +152,10 @@ fn start(root: &Path, addr: &str, log: bool) -> io::Result<Server> {
                 }
                 let Ok(stream) = stream else { continue };
                 let root = Arc::clone(&root);
+                let options = Arc::clone(&options);
                 let _ = std::thread::Builder::new()
                     .name("xtask-serve-conn".into())
-                    .spawn(move || handle_connection(stream, &root, log));
+                    .spawn(move || handle_connection(stream, &root, &options));
             }
         })?;
     Ok(Server {
@@ -145,17 +165,29 @@ fn start(root: &Path, addr: &str, log: bool) -> io::Result<Server> {
     })
 }
 
-fn handle_connection(mut stream: TcpStream, root: &Path, log: bool) {
+/// `scheme://host[:port]` with nothing after: what a browser sends as an Origin.
+fn valid_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https")
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+}
+
+fn handle_connection(mut stream: TcpStream, root: &Path, options: &Options) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(60)));
     let (method, target, response) = match read_head(&mut stream) {
         Ok((method, target)) => {
-            let response = respond(&method, &target, root);
+            let response = respond(&method, &target, root, options);
             (method, target, response)
         }
         Err(status) => (String::new(), String::new(), Response::error(status)),
     };
-    if log {
+    if options.log {
         eprintln!("{method} {target} -> {}", response.status);
     }
     let _ = response.send(&mut stream, method == "HEAD");
@@ -190,6 +222,7 @@ fn read_head(stream: &mut TcpStream) -> Result<(String, String), u16> {
 enum Body {
     Empty,
     Text(&'static str),
+    Owned(String),
     File(std::fs::File, u64),
 }
 
@@ -197,6 +230,8 @@ struct Response {
     status: u16,
     content_type: &'static str,
     location: Option<String>,
+    /// Replace or add to `SECURITY_HEADERS` for this response.
+    headers: Vec<(&'static str, String)>,
     body: Body,
 }
 
@@ -206,6 +241,7 @@ impl Response {
             status,
             content_type: "text/plain; charset=utf-8",
             location: None,
+            headers: Vec::new(),
             body: Body::Text(reason(status)),
         }
     }
@@ -215,13 +251,22 @@ impl Response {
         let length = match &self.body {
             Body::Empty => 0,
             Body::Text(text) => text.len() as u64,
+            Body::Owned(text) => text.len() as u64,
             Body::File(_, len) => *len,
         };
         write!(out, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status))?;
         write!(out, "Content-Type: {}\r\n", self.content_type)?;
         write!(out, "Content-Length: {length}\r\n")?;
         for (name, value) in SECURITY_HEADERS {
-            write!(out, "{name}: {value}\r\n")?;
+            match self.headers.iter().find(|(n, _)| *n == name) {
+                Some((_, own)) => write!(out, "{name}: {own}\r\n")?,
+                None => write!(out, "{name}: {value}\r\n")?,
+            }
+        }
+        for (name, value) in &self.headers {
+            if !SECURITY_HEADERS.iter().any(|(n, _)| n == name) {
+                write!(out, "{name}: {value}\r\n")?;
+            }
         }
         if let Some(location) = &self.location {
             write!(out, "Location: {location}\r\n")?;
@@ -234,6 +279,7 @@ impl Response {
             match self.body {
                 Body::Empty => {}
                 Body::Text(text) => out.write_all(text.as_bytes())?,
+                Body::Owned(text) => out.write_all(text.as_bytes())?,
                 Body::File(mut file, _) => {
                     io::copy(&mut file, &mut out)?;
                 }
@@ -257,7 +303,41 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn respond(method: &str, target: &str, root: &Path) -> Response {
+/// Headers that differ from `SECURITY_HEADERS` for the file at `relative` (a path under the root).
+fn headers_for(relative: &Path, options: &Options) -> Vec<(&'static str, String)> {
+    let ext = relative
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let mut headers = Vec::new();
+    if ext.as_deref().is_some_and(|e| EMBEDDABLE.contains(&e)) {
+        headers.push(("Cross-Origin-Resource-Policy", "cross-origin".into()));
+        headers.push(("Access-Control-Allow-Origin", "*".into()));
+    }
+    // Every response carries it: a worker runs under its own script's CSP, not the page's.
+    let mut csp = CONTENT_SECURITY_POLICY.to_string();
+    if !options.connect_origins.is_empty() {
+        let connect = format!("connect-src 'self' {}", options.connect_origins.join(" "));
+        csp = csp.replace("connect-src 'self'", &connect);
+    }
+    if relative == Path::new("embed.html") {
+        let mut ancestors = String::from("'self'");
+        for origin in &options.embed_origins {
+            ancestors.push(' ');
+            ancestors.push_str(origin);
+        }
+        csp = csp.replace(
+            "frame-ancestors 'self'",
+            &format!("frame-ancestors {ancestors}"),
+        );
+    }
+    if csp != CONTENT_SECURITY_POLICY {
+        headers.push(("Content-Security-Policy", csp));
+    }
+    headers
+}
+
+fn respond(method: &str, target: &str, root: &Path, options: &Options) -> Response {
     if method != "GET" && method != "HEAD" {
         return Response::error(405);
     }
@@ -283,10 +363,25 @@ fn respond(method: &str, target: &str, root: &Path) -> Response {
                 status: 301,
                 content_type: "text/plain; charset=utf-8",
                 location: Some(location),
+                headers: Vec::new(),
                 body: Body::Empty,
             };
         }
         path.push("index.html");
+    }
+    if relative == Path::new("embed-config.json") && !options.embed_origins.is_empty() {
+        let list: Vec<String> = options
+            .embed_origins
+            .iter()
+            .map(|o| format!("\"{o}\""))
+            .collect();
+        return Response {
+            status: 200,
+            content_type: "application/json",
+            location: None,
+            headers: Vec::new(),
+            body: Body::Owned(format!("{{ \"allowedOrigins\": [{}] }}\n", list.join(", "))),
+        };
     }
     // Canonicalize last: symlinks may point anywhere, the answer must still be under root.
     let Ok(resolved) = path.canonicalize() else {
@@ -303,6 +398,7 @@ fn respond(method: &str, target: &str, root: &Path) -> Response {
             status: 200,
             content_type: content_type(&resolved),
             location: None,
+            headers: headers_for(&relative, options),
             body: Body::File(file, len),
         },
         Err(_) => Response::error(404),
@@ -407,7 +503,7 @@ mod tests {
     #[test]
     fn serves_files_with_mime_types_and_security_headers() {
         let www = fixture("mime");
-        let server = serve(&www, "127.0.0.1:0").unwrap();
+        let server = serve(&www, "127.0.0.1:0", Options::default()).unwrap();
         let port = server.port();
         for (target, mime, body) in [
             ("/", "text/html; charset=utf-8", &b"<!doctype html>root"[..]),
@@ -429,17 +525,111 @@ mod tests {
             assert_eq!(reply.body, body, "{target}");
             assert_eq!(reply.headers["content-length"], body.len().to_string());
         }
-        let reply = get(port, "/app.js");
+        let reply = get(port, "/index.html");
         for (name, value) in SECURITY_HEADERS {
             assert_eq!(reply.headers[&name.to_ascii_lowercase()], value, "{name}");
         }
         assert!(reply.headers["content-security-policy"].contains("'wasm-unsafe-eval'"));
+        assert!(!reply.headers.contains_key("access-control-allow-origin"));
+        // Code a portal embeds is readable cross-origin; data and pages are not.
+        for target in ["/app.js", "/m.wasm"] {
+            let reply = get(port, target);
+            assert_eq!(
+                reply.headers["access-control-allow-origin"], "*",
+                "{target}"
+            );
+            assert_eq!(
+                reply.headers["cross-origin-resource-policy"], "cross-origin",
+                "{target}"
+            );
+            assert_eq!(
+                reply.headers["content-security-policy"],
+                CONTENT_SECURITY_POLICY
+            );
+        }
+        for target in ["/a.dcm", "/a%20b.json", "/"] {
+            let reply = get(port, target);
+            assert!(
+                !reply.headers.contains_key("access-control-allow-origin"),
+                "{target}"
+            );
+            assert_eq!(
+                reply.headers["cross-origin-resource-policy"], "same-origin",
+                "{target}"
+            );
+        }
+    }
+
+    #[test]
+    fn embed_origins_may_frame_embed_html_and_replace_its_allow_list() {
+        let www = fixture("embed");
+        std::fs::write(www.join("embed.html"), "<!doctype html>embed").unwrap();
+        std::fs::write(www.join("embed-config.json"), r#"{ "allowedOrigins": [] }"#).unwrap();
+        let plain = serve(&www, "127.0.0.1:0", Options::default()).unwrap();
+        let reply = get(plain.port(), "/embed.html");
+        assert!(reply.headers["content-security-policy"].ends_with("frame-ancestors 'self'"));
+        assert_eq!(
+            get(plain.port(), "/embed-config.json").body,
+            br#"{ "allowedOrigins": [] }"#
+        );
+
+        let options = Options {
+            log: false,
+            embed_origins: vec![
+                "http://127.0.0.1:9999".into(),
+                "https://portal.example".into(),
+            ],
+            connect_origins: vec!["https://pacs.example:8443".into()],
+        };
+        let server = serve(&www, "127.0.0.1:0", options).unwrap();
+        let reply = get(server.port(), "/embed.html");
+        let csp = &reply.headers["content-security-policy"];
+        assert!(
+            csp.ends_with("frame-ancestors 'self' http://127.0.0.1:9999 https://portal.example"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("connect-src 'self' https://pacs.example:8443;"),
+            "{csp}"
+        );
+        // Other pages may not be framed by others, and may fetch from the same origins.
+        let index = get(server.port(), "/index.html");
+        let csp = &index.headers["content-security-policy"];
+        assert!(csp.ends_with("frame-ancestors 'self'"), "{csp}");
+        assert!(
+            csp.contains("connect-src 'self' https://pacs.example:8443;"),
+            "{csp}"
+        );
+        let worker = get(server.port(), "/app.js");
+        let csp = &worker.headers["content-security-policy"];
+        assert!(
+            csp.contains("connect-src 'self' https://pacs.example:8443;"),
+            "{csp}"
+        );
+        assert_eq!(worker.headers["access-control-allow-origin"], "*");
+        let config = get(server.port(), "/embed-config.json");
+        assert_eq!(config.headers["content-type"], "application/json");
+        assert_eq!(
+            String::from_utf8(config.body).unwrap().trim(),
+            r#"{ "allowedOrigins": ["http://127.0.0.1:9999", "https://portal.example"] }"#
+        );
+
+        let bad = Options {
+            log: false,
+            embed_origins: vec!["https://portal.example/path".into()],
+            connect_origins: Vec::new(),
+        };
+        assert!(serve(&www, "127.0.0.1:0", bad).is_err());
     }
 
     #[test]
     fn refuses_traversal_in_every_spelling() {
         let www = fixture("traversal");
-        let server = serve(&www, "127.0.0.1:0").unwrap();
+        let server = serve(&www, "127.0.0.1:0", Options::default()).unwrap();
         for target in [
             "/../secret.txt",
             "/sub/../../secret.txt",
@@ -466,7 +656,7 @@ mod tests {
     #[test]
     fn methods_redirects_and_missing_files() {
         let www = fixture("methods");
-        let server = serve(&www, "127.0.0.1:0").unwrap();
+        let server = serve(&www, "127.0.0.1:0", Options::default()).unwrap();
         let port = server.port();
 
         let head = request(port, "HEAD /app.js HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -490,7 +680,7 @@ mod tests {
     #[test]
     fn stops_when_dropped() {
         let www = fixture("stop");
-        let server = serve(&www, "127.0.0.1:0").unwrap();
+        let server = serve(&www, "127.0.0.1:0", Options::default()).unwrap();
         let port = server.port();
         assert_eq!(get(port, "/").status, 200);
         drop(server);

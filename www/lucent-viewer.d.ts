@@ -1,0 +1,233 @@
+// Types of Lucent's embedding API v1: the <lucent-viewer> element (lucent-viewer.js), the iframe protocol of
+// embed.html (embed.js) and its client (lucent-embed.js). Within v1, members are only ever added; anything that
+// would break an embedder comes as v2 (LucentViewer.apiVersion, and `lucent: 2` in iframe messages).
+
+/** Stable error codes (`detail.code` of lucent:error, `error.code` of rejected calls and iframe replies). */
+export type LucentErrorCode =
+  // engine
+  | 'worker-failed' | 'wasm-unavailable' | 'wasm-trap' | 'engine-stopped' | 'internal' | 'destroyed'
+  // reading files (the core's codes, viewer-core/src/error.rs)
+  | 'read-failed' | 'not-dicom' | 'truncated' | 'malformed' | 'limit-exceeded' | 'no-pixel-data'
+  // decoding / showing / calls
+  | 'unsupported-transfer-syntax' | 'unsupported-pixel-format' | 'corrupt-pixel-data' | 'not-found'
+  | 'invalid-argument' | 'no-image' | 'unknown-method'
+  // ZIP archives (zip.js)
+  | 'zip-truncated' | 'zip-corrupt' | 'zip-unsupported' | 'zip-too-large' | 'zip-crc' | 'zip-encrypted' | 'zip-unreadable'
+  // DICOMweb (dicomweb.js)
+  | 'dicomweb-url' | 'dicomweb-unauthorized' | 'dicomweb-not-found' | 'dicomweb-http' | 'dicomweb-network'
+  | 'dicomweb-multipart' | 'dicomweb-too-large'
+  // share links (share-bundle.js codes, prefixed)
+  | 'share-no-link' | 'share-not-a-bundle' | 'share-unsupported' | 'share-bad-header' | 'share-wrong-key'
+  | 'share-pin-required' | 'share-wrong-pin' | 'share-expired' | 'share-damaged' | 'share-too-large'
+  | 'share-not-found' | 'share-network'
+  | (string & {});
+
+export interface LucentError {
+  code: LucentErrorCode;
+  message: string;
+  /** The file the error is about, when there is one. */
+  file?: string | null;
+}
+
+/** One file of a study handed over as bytes (ArrayBuffers may be transferred into an iframe). */
+export interface StudyBytes {
+  path?: string;
+  name?: string;
+  bytes: ArrayBuffer | ArrayBufferView;
+}
+
+/**
+ * What load() accepts: files (File, FileList, Blob, {path, file}), bytes (ArrayBuffer, typed arrays, {path, bytes}),
+ * URLs (a DICOM file, a ZIP, a JSON listing {"files": [...]}, a DICOMweb study/series URL, a share link), or one
+ * {dicomweb, token} / {share, pin}. ZIPs (also inside a folder) are opened member by member.
+ */
+export type StudySource =
+  | FileList
+  | File | Blob | ArrayBuffer | ArrayBufferView | string | URL | StudyBytes | { path: string; file: File }
+  | { dicomweb: string | URL; token?: string | null }
+  | { share: string; pin?: string }
+  | Array<File | Blob | ArrayBuffer | ArrayBufferView | string | URL | StudyBytes | { path: string; file: File }>;
+
+export interface LoadOptions {
+  /** Bearer token for DICOMweb URLs (sent as Authorization: Bearer; never put in a URL). */
+  token?: string | null;
+  /** PIN for a share link that has one. */
+  pin?: string;
+}
+
+export interface SeriesSummary {
+  index: number;
+  uid: string;
+  number: number | null;
+  description: string | null;
+  modality: string | null;
+  rows: number;
+  columns: number;
+  slices: number;
+  patient_name: string | null;
+  patient_id: string | null;
+  study_uid: string | null;
+  study_date: string | null;
+  study_description: string | null;
+  /** Slices that decode (after loading). */
+  decoded?: number;
+}
+
+export interface FileProblem {
+  file: string;
+  code: LucentErrorCode;
+  reason: string;
+}
+
+export interface LoadedDetail {
+  files: number;
+  images: number;
+  slices: number;
+  errors: FileProblem[];
+  notes: Array<{ file: string; status: string; reason: string }>;
+  series: SeriesSummary[];
+}
+
+export interface ProgressDetail {
+  read: number;
+  total: number;
+  decoded: number;
+  decodeTotal: number;
+  /** While a share link decrypts: bytes done / total. */
+  bytes?: number;
+  bytesTotal?: number;
+}
+
+export interface RenderedDetail {
+  series: number;
+  slice: number;
+  center: number;
+  width: number;
+  width_px: number;
+  height_px: number;
+}
+
+export type LoadResult = LoadedDetail | { error: LucentError } | { superseded: true };
+
+export type Layout = 'stack' | 'mpr';
+export type PresetId = 'default' | 'soft' | 'lung' | 'bone' | 'brain';
+export type ToolName = 'window' | 'pan' | 'zoom' | 'crosshair' | 'distance' | 'angle' | 'rectangle' | 'ellipse' | 'probe';
+
+export interface ScreenshotOptions {
+  /** 'image' (default): the slice at its own resolution, as `lucent render` writes it; 'viewport': the canvas. */
+  view?: 'image' | 'viewport';
+  /** In the MPR layout: that pane's canvas. */
+  pane?: 'axial' | 'coronal' | 'sagittal';
+  type?: string;
+  quality?: number;
+}
+
+export interface LucentViewerEventMap {
+  'lucent:ready': CustomEvent<{ version: string }>;
+  'lucent:progress': CustomEvent<ProgressDetail>;
+  'lucent:loaded': CustomEvent<LoadedDetail>;
+  'lucent:rendered': CustomEvent<RenderedDetail>;
+  'lucent:error': CustomEvent<LucentError>;
+  'lucent:layout': CustomEvent<{ layout: Layout }>;
+  'lucent:destroyed': CustomEvent<Record<string, never>>;
+}
+
+/**
+ * <lucent-viewer src="..." layout="stack|mpr" preset="bone" theme="dark|light" tools="window pan zoom mpr presets"
+ *   no-series max-volume-mb="1024">
+ * Events are namespaced (lucent:*) so they never collide with the DOM's own error/progress/load events; they
+ * bubble and cross the shadow boundary (composed).
+ */
+export declare class LucentViewer extends HTMLElement {
+  static readonly apiVersion: 1;
+  /** Version of the wasm core (null until lucent:ready). */
+  readonly version: string | null;
+  /** Bearer token used for DICOMweb URLs given without one (e.g. in the src attribute). */
+  authToken: string | null;
+
+  load(source: StudySource, options?: LoadOptions): Promise<LoadResult>;
+  readonly loading: boolean;
+
+  readonly seriesList: SeriesSummary[];
+  readonly series: number;
+  selectSeries(index: number): Promise<RenderedDetail | null>;
+
+  readonly slice: number;
+  readonly sliceCount: number;
+  goTo(slice: number): Promise<RenderedDetail | { error: LucentError } | null>;
+  setSlice(slice: number): Promise<RenderedDetail | { error: LucentError } | null>;
+
+  readonly window: { center: number; width: number } | null;
+  setWindow(center: number, width: number): Promise<RenderedDetail | { error: LucentError } | null>;
+  resetWindow(): Promise<RenderedDetail | { error: LucentError } | null>;
+  setPreset(id: PresetId | number): Promise<RenderedDetail | { error: LucentError } | null>;
+
+  readonly layout: Layout;
+  setLayout(name: Layout, options?: { downsample?: number }): Promise<{ layout?: Layout; volume?: object; error?: LucentError }>;
+
+  readonly zoom: number;
+  setZoom(zoom: number, x?: number, y?: number): void;
+  pan(dx: number, dy: number): void;
+  fit(): void;
+  reset(): Promise<unknown>;
+  overlays: boolean;
+  tool: ToolName;
+
+  screenshot(options?: ScreenshotOptions): Promise<Blob>;
+  /** The engine's memory: its WebAssembly memory in bytes (0 once destroyed). */
+  memory(): Promise<{ wasmBytes: number }>;
+  /** Terminates the engine (its memory is released), empties the element; it cannot be used again. */
+  destroy(): void;
+  readonly destroyed: boolean;
+
+  addEventListener<K extends keyof LucentViewerEventMap>(type: K, listener: (ev: LucentViewerEventMap[K]) => void,
+    options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'lucent-viewer': LucentViewer;
+  }
+}
+
+// ---- iframe (embed.html) -----------------------------------------------------------------------------------
+
+export type EmbedMethod = 'hello' | 'load' | 'setWindow' | 'setPreset' | 'setLayout' | 'goTo' | 'screenshot' | 'state' | 'destroy';
+
+/** Portal -> viewer. */
+export interface EmbedRequest {
+  lucent: 1;
+  id: number;
+  method: EmbedMethod;
+  args?: unknown[];
+}
+
+/** Viewer -> portal. */
+export type EmbedMessage =
+  | { lucent: 1; type: 'reply'; id: number; ok: true; result: unknown }
+  | { lucent: 1; type: 'reply'; id: number; ok: false; error: LucentError }
+  | { lucent: 1; type: 'event'; name: 'ready'; detail: { apiVersion: 1; version: string | null } }
+  | { lucent: 1; type: 'event'; name: 'progress'; detail: ProgressDetail }
+  | { lucent: 1; type: 'event'; name: 'loaded'; detail: LoadedDetail }
+  | { lucent: 1; type: 'event'; name: 'rendered'; detail: RenderedDetail }
+  | { lucent: 1; type: 'event'; name: 'error'; detail: LucentError }
+  | { lucent: 1; type: 'event'; name: 'layout' | 'destroyed'; detail: object };
+
+/** lucent-embed.js */
+export declare class LucentFrame {
+  constructor(iframe: HTMLIFrameElement, options?: { origin?: string });
+  readonly ready: Promise<{ apiVersion: 1; version: string | null }>;
+  call(method: EmbedMethod, args?: unknown[], transfer?: Transferable[]): Promise<unknown>;
+  load(source: StudySource, options?: LoadOptions, how?: { transfer?: boolean }): Promise<LoadedDetail>;
+  setWindow(center: number, width: number): Promise<RenderedDetail>;
+  setPreset(id: PresetId): Promise<RenderedDetail>;
+  setLayout(name: Layout): Promise<{ layout: Layout }>;
+  goTo(slice: number): Promise<RenderedDetail>;
+  screenshot(options?: ScreenshotOptions): Promise<Blob>;
+  state(): Promise<{ layout: Layout; series: number; slice: number; sliceCount: number; window: { center: number; width: number } | null; seriesList: SeriesSummary[] }>;
+  destroy(): Promise<{ destroyed: true }>;
+  on(name: EmbedMessage extends infer M ? M extends { type: 'event'; name: infer N } ? N : never : never,
+    listener: (detail: any) => void): () => void;
+  close(): void;
+}

@@ -37,14 +37,8 @@ async function loadBoth(page, source, { files = null } = {}) {
     await frame.goTo(mid);
     await frame.setPreset('default');   // = resetWindow(): the slice's own window
     const rgba = async (blob) => {
-      const bmp = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-      const c = new OffscreenCanvas(bmp.width, bmp.height);
-      const g = c.getContext('2d');
-      g.drawImage(bmp, 0, 0);
-      const data = g.getImageData(0, 0, bmp.width, bmp.height).data;
-      let s = '';
-      for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
-      return `${bmp.width}x${bmp.height}:${btoa(s)}`;
+      const p = await window.__lucent.pixels(blob);
+      return `${p.width}x${p.height}:${p.b64}`;
     };
     const element = window.portal.events.filter((e) => e.source === 'component' && e.name === 'loaded').at(-1).detail;
     return {

@@ -92,20 +92,8 @@ test('a portal on another origin embeds the element and the iframe; API, events,
     // screenshot() Blobs decode to exactly what `lucent render` writes for that file and window.
     const expected = await cliRender(join(GE, basename(shown.file)), '40,80');
     const pics = await page.evaluate(async () => {
-      // Each Blob decoded here to raw RGBA (base64) with no colour conversion.
       const { component, frame } = window.portal;
-      const out = [];
-      for (const blob of [await component.screenshot(), await frame.screenshot()]) {
-        const bmp = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
-        const c = new OffscreenCanvas(bmp.width, bmp.height);
-        const g = c.getContext('2d');
-        g.drawImage(bmp, 0, 0);
-        const data = g.getImageData(0, 0, bmp.width, bmp.height).data;
-        let s = '';
-        for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
-        out.push({ width: bmp.width, height: bmp.height, type: blob.type, b64: btoa(s) });
-      }
-      return out;
+      return [await window.__lucent.pixels(await component.screenshot()), await window.__lucent.pixels(await frame.screenshot())];
     });
     for (const [who, pic] of [['element', pics[0]], ['iframe', pics[1]]]) {
       assert.deepEqual([pic.width, pic.height, pic.type], [512, 512, 'image/png'], who);
@@ -187,17 +175,9 @@ test('a hostile host stylesheet does not change the element', async (t) => {
       await page.waitForFunction(() => window.__lucent.query('.lv-thumb.lv-thumb-ready'));
       const fontSize = await page.evaluate(() => getComputedStyle(document.body).fontSize);
       const png = await page.locator('lucent-viewer').screenshot();
-      shot = { png, fontSize, rgba: Buffer.from(await page.evaluate(async (b64) => {
-        const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
-        const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
-        const c = new OffscreenCanvas(bitmap.width, bitmap.height);
-        const g = c.getContext('2d');
-        g.drawImage(bitmap, 0, 0);
-        const data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
-        let s = '';
-        for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
-        return btoa(s);
-      }, png.toString('base64')), 'base64') };
+      const decoded = await page.evaluate((b64) => window.__lucent.pixels(
+        new Blob([Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0))], { type: 'image/png' })), png.toString('base64'));
+      shot = { png, fontSize, rgba: Buffer.from(decoded.b64, 'base64') };
     });
     return shot;
   };

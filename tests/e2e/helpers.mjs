@@ -5,16 +5,15 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { CORPUS, REPO, missing } from '../support/env.mjs';
+
+export { CORPUS, REPO, missing };
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const ARTIFACTS = process.env.LUCENT_ARTIFACTS || join(REPO, 'tests/e2e/artifacts');
-export const CORPUS = resolve(process.env.LUCENT_CORPUS || join(REPO, '../shared/corpus'));
 export const EVENT_TIMEOUT_MS = 60_000;
-const CI = process.env.CI === 'true';
 
 /** The native CLI: $LUCENT_CLI, else a built target/{debug,release}/lucent. */
 export function cliPath() {
@@ -27,19 +26,6 @@ export function cliPath() {
 }
 
 export const runCli = async (...args) => (await promisify(execFile)(cliPath(), args, { maxBuffer: 64 << 20 })).stdout;
-
-/**
- * Skips (loudly) when a prerequisite is missing; under CI=true a missing prerequisite is a failure.
- * Returns true when the test should stop.
- */
-export function missing(t, what, ok) {
-  if (ok) return false;
-  const message = `NOT RUN: ${what} is not available`;
-  if (CI) throw new Error(message);
-  console.warn(`\n*** ${t.name}: ${message} ***\n`);
-  t.skip(message);
-  return true;
-}
 
 export const corpusDir = (...parts) => join(CORPUS, ...parts);
 export const hasCorpus = (...parts) => existsSync(corpusDir(...parts));
@@ -87,6 +73,21 @@ function recorder() {
   window.__lucent = {
     events,
     violations,
+    // Raw bytes (Uint8ClampedArray / Uint8Array) as base64, for handing pixels back to the test.
+    base64: (bytes) => {
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      return btoa(s);
+    },
+    // An image Blob (e.g. a screenshot() PNG) decoded with no colour conversion: {width, height, type, b64: RGBA}.
+    pixels: async (blob) => {
+      const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+      const c = new OffscreenCanvas(bitmap.width, bitmap.height);
+      const g = c.getContext('2d');
+      g.drawImage(bitmap, 0, 0);
+      const data = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      return { width: bitmap.width, height: bitmap.height, type: blob.type, b64: window.__lucent.base64(data) };
+    },
     // The first match inside <lucent-viewer>'s shadow root (its internals), else in the page.
     query: (selector) => document.querySelector('lucent-viewer')?.shadowRoot?.querySelector(selector)
       ?? document.querySelector(selector),
@@ -200,9 +201,7 @@ export async function imagePixels(page) {
     const w = Math.min(c.width, Math.round(rect.x + rect.width)) - x;
     const h = Math.min(c.height, Math.round(rect.y + rect.height)) - y;
     const data = c.getContext('2d').getImageData(x, y, w, h).data;
-    let s = '';
-    for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
-    return { rect: { x, y, width: w, height: h, full: rect }, b64: btoa(s) };
+    return { rect: { x, y, width: w, height: h, full: rect }, b64: window.__lucent.base64(data) };
   });
   return { rect, rgba: Buffer.from(b64, 'base64') };
 }
@@ -212,9 +211,7 @@ export async function canvasPixels(page, selector) {
   const { width, height, b64 } = await page.evaluate((selector) => {
     const c = window.__lucent.query(selector);
     const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    let s = '';
-    for (let i = 0; i < data.length; i += 0x8000) s += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
-    return { width: c.width, height: c.height, b64: btoa(s) };
+    return { width: c.width, height: c.height, b64: window.__lucent.base64(data) };
   }, selector);
   return { width, height, rgba: Buffer.from(b64, 'base64') };
 }

@@ -9,26 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { CORPUS, missing } from '../support/env.mjs';
 import { readHeader } from '../e2e/dicom-mini.mjs';
 import { orthancAvailable, startOrthanc } from '../support/orthanc.mjs';
 import { DicomwebError, listInstances, parseDicomwebUrl, retrieve } from '../../www/dicomweb.js';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CORPUS = resolve(process.env.LUCENT_CORPUS || join(REPO, '../shared/corpus'));
-const CI = process.env.CI === 'true';
 const te = new TextEncoder();
-
-/** The project's convention (tests/e2e/helpers.mjs): skip loudly when something is missing, fail under CI=true. */
-function missing(t, what, ok) {
-  if (ok) return false;
-  const message = `NOT RUN: ${what} is not available`;
-  if (CI) throw new Error(message);
-  console.warn(`\n*** ${t.name}: ${message} ***\n`);
-  t.skip(message);
-  return true;
-}
 
 async function codeOf(promise) {
   try {

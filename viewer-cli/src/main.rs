@@ -2,6 +2,7 @@
 //! so `lucent render` produces exactly the pixels the viewport shows at 1:1.
 
 mod mpr;
+mod pano;
 mod share;
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,16 @@ USAGE:
                                             a reslice of the series' volume, exactly as an MPR pane shows it
   lucent measure DIR --from X,Y,Z --to X,Y,Z [--json]
                                             distance between two patient points (mm) and the value at each
+  lucent arch DIR --z MM [--slab MM] [--threshold V] --out ARCH.json
+                                            propose a dental arch from the bone of an axial slab (default 10 mm)
+  lucent pano DIR --arch ARCH.json [--shift MM] [--slab MM --mode avg|mip|minip] [--window C,W]
+             [--pixel-mm MM] [--center-s MM] [--center-h MM] [--size WxH] [--json] --out OUT.png|OUT.rgba
+                                            panoramic along the arch (equal arc length, head up, patient right
+                                            on the left); ARCH.json: {\"points\": [[x,y,z],...]} or a saved file
+  lucent sections DIR --arch ARCH.json --at MM [--spacing MM] [--count N] [--width MM] [--height MM]
+             [--tile WxH] [--pixel-mm MM] [--center-h MM] [--shift MM] [--slab MM --mode M] [--window C,W]
+             [--json] --out OUT.png|OUT.rgba
+                                            cross-sections perpendicular to the arch, side by side (buccal right)
   lucent share create PATH... --base URL --out FILE.lucent [--pin PIN] [--expires 7d|24h|never|TIME]
              [--location LOC] [--chunk-size N]
                                             encrypt files/folders into a share bundle; prints the link (last line).
@@ -45,6 +56,9 @@ fn main() -> ExitCode {
         Some("demo") => demo(&args[1..]),
         Some("mpr") => mpr::mpr_cmd(&args[1..]),
         Some("measure") => mpr::measure_cmd(&args[1..]),
+        Some("pano") => pano::pano_cmd(&args[1..]),
+        Some("sections") => pano::sections_cmd(&args[1..]),
+        Some("arch") => pano::arch_cmd(&args[1..]),
         Some("share") => share::share_cmd(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");

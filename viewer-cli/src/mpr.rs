@@ -13,7 +13,7 @@ use crate::{files_under, parse_window, read, write_png, Args};
 /// Pixels on the longer side of the output when --size is not given.
 const DEFAULT_SIZE: u32 = 512;
 
-fn vec3(name: &str, value: &str) -> Result<[f64; 3], String> {
+pub(crate) fn vec3(name: &str, value: &str) -> Result<[f64; 3], String> {
     let bad = || format!("{name} expects X,Y,Z (three numbers, mm), got '{value}'");
     let parts: Vec<f64> = value
         .split(',')
@@ -28,7 +28,7 @@ fn vec3(name: &str, value: &str) -> Result<[f64; 3], String> {
 
 /// Reads every file under DIR and builds the volume of one series (`--series N`, else the series with the
 /// most slices).
-fn load_volume(args: &Args) -> Result<(Library, usize), String> {
+pub(crate) fn load_volume(args: &Args) -> Result<(Library, usize), String> {
     let root = args.one_path("DIR")?;
     let mut library = Library::new();
     for file in files_under(&root)? {
@@ -112,8 +112,12 @@ fn fit_pixel_mm(volume: &Volume, plane: &Plane, width: u32, height: u32) -> f64 
     }
 }
 
-fn parse_size(value: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("--size expects WIDTHxHEIGHT (pixels), got '{value}'");
+pub(crate) fn parse_size(value: &str) -> Result<(u32, u32), String> {
+    parse_dims("--size", value)
+}
+
+pub(crate) fn parse_dims(name: &str, value: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{name} expects WIDTHxHEIGHT (pixels), got '{value}'");
     let (w, h) = value.split_once('x').ok_or_else(bad)?;
     let w: u32 = w.trim().parse().map_err(|_| bad())?;
     let h: u32 = h.trim().parse().map_err(|_| bad())?;
@@ -213,7 +217,7 @@ pub fn mpr_cmd(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn write_image(out: &Path, image: &RgbaImage) -> Result<(), String> {
+pub(crate) fn write_image(out: &Path, image: &RgbaImage) -> Result<(), String> {
     if out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("rgba"))

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod library;
 pub mod measure;
 pub mod mpr;
+pub mod pano;
 pub mod phantom;
 pub mod render;
 #[cfg(feature = "share")]

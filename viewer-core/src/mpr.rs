@@ -289,7 +289,7 @@ fn reslice_typed<T: Voxel>(
 
 /// The volume axis a slab's normal runs along, when that axis is perpendicular to the other two (no shear)
 /// and the normal is parallel to it: such a slab is a projection of whole voxel columns.
-fn aligned_axis(volume: &Volume, normal: [f64; 3]) -> Option<usize> {
+pub(crate) fn aligned_axis(volume: &Volume, normal: [f64; 3]) -> Option<usize> {
     let a = (0..3).find(|&a| dot(volume.axes[a], normal).abs() > 1.0 - 1e-9)?;
     let orthogonal = (0..3)
         .filter(|&b| b != a)
@@ -467,7 +467,12 @@ fn fold_sum<T: Voxel>(acc: &mut [f32], src: &[T]) {
 
 /// The pixels `x0..x1` of a row (voxel coordinates `row + x * dx`) that fall inside the grid of voxel centres
 /// `[0, max]` (with a tolerance of 1e-6 voxel, clamped when sampled).
-fn inside_span(row: [f64; 3], dx: [f64; 3], max: [f64; 3], width: usize) -> (usize, usize) {
+pub(crate) fn inside_span(
+    row: [f64; 3],
+    dx: [f64; 3],
+    max: [f64; 3],
+    width: usize,
+) -> (usize, usize) {
     const EPS: f64 = 1e-6;
     let (mut lo, mut hi) = (0.0f64, width as f64 - 1.0);
     for a in 0..3 {
@@ -493,12 +498,12 @@ fn inside_span(row: [f64; 3], dx: [f64; 3], max: [f64; 3], width: usize) -> (usi
 }
 
 /// Trilinear interpolation in one grid, monomorphised per voxel type.
-struct Grid<'a, T> {
-    slices: &'a [Vec<T>],
-    dims: [usize; 3],
+pub(crate) struct Grid<'a, T> {
+    pub(crate) slices: &'a [Vec<T>],
+    pub(crate) dims: [usize; 3],
     /// Modality value = stored * slope + intercept.
-    slope: f32,
-    intercept: f32,
+    pub(crate) slope: f32,
+    pub(crate) intercept: f32,
 }
 
 /// The two grid indices around continuous coordinate `c` on an axis of `d` voxels, and the fraction between
@@ -506,7 +511,7 @@ struct Grid<'a, T> {
 /// -1e-6. The lower index is never the last one (when the axis has two or more voxels), so the upper one is
 /// always in the grid; at the far edge the fraction is then 1.
 #[inline(always)]
-fn corner(c: f64, d: usize) -> (usize, usize, f32) {
+pub(crate) fn corner(c: f64, d: usize) -> (usize, usize, f32) {
     if d < 2 {
         return (0, 0, 0.0);
     }
@@ -518,7 +523,7 @@ impl<T: Voxel> Grid<'_, T> {
     /// Modality values along a row of pixels `x0..x1` (voxel coordinates `row + x * dx`, inside the grid):
     /// `put(x, value)`.
     #[inline(always)]
-    fn row(
+    pub(crate) fn row(
         &self,
         row: [f64; 3],
         dx: [f64; 3],
@@ -587,7 +592,7 @@ pub fn render(
 
 /// The RGBA pixel of a modality value: black where there is no value (NaN), MONOCHROME1 inverted.
 #[inline]
-fn grey(value: f64, window: Window, invert: bool) -> [u8; 4] {
+pub(crate) fn grey(value: f64, window: Window, invert: bool) -> [u8; 4] {
     let g = if value.is_nan() {
         0
     } else if invert {

@@ -5,6 +5,7 @@
 //! into JS `Error`s carrying a stable `code`. The contract is written down in `docs/wasm-api.md`.
 
 mod mpr;
+mod pano;
 
 use viewer_core::{Error, Library as CoreLibrary, RgbaImage, Window};
 use wasm_bindgen::prelude::*;

@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::{js_error, json, Library};
 
-fn vec3(values: &[f64], at: usize, what: &str) -> Result<[f64; 3], Error> {
+pub(crate) fn vec3(values: &[f64], at: usize, what: &str) -> Result<[f64; 3], Error> {
     match values.get(at..at + 3) {
         Some(&[x, y, z]) if x.is_finite() && y.is_finite() && z.is_finite() => Ok([x, y, z]),
         _ => Err(Error::invalid_argument(format!(
@@ -27,7 +27,7 @@ fn plane_from(values: &[f64]) -> Result<Plane, Error> {
     })
 }
 
-fn mode_from(mode: &str) -> Result<SlabMode, Error> {
+pub(crate) fn mode_from(mode: &str) -> Result<SlabMode, Error> {
     match mode {
         "mip" => Ok(SlabMode::Mip),
         "minip" => Ok(SlabMode::MinIp),
@@ -147,7 +147,7 @@ impl Library {
         run().map_err(js_error)
     }
 
-    fn volume_of(&self, series: usize) -> Result<&viewer_core::Volume, Error> {
+    pub(crate) fn volume_of(&self, series: usize) -> Result<&viewer_core::Volume, Error> {
         self.inner.volume(series).ok_or_else(|| {
             Error::invalid_argument(format!("series {series} has no volume: build it first"))
         })

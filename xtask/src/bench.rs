@@ -2,6 +2,8 @@
 //! `load` drives Chromium through playwright-core against the real page served from www/;
 //! `decode` times the wasm in www/pkg/ against Cornerstone's codecs on the WG04 corpus, in Node.
 //! `mpr` runs the native criterion bench of the reslicer, then times volume build and reslicing in Chromium.
+//! `pano` times a 1024x512 panoramic with a 10 mm slab and a strip of 20 cross-sections from a 512^3 volume
+//! in Chromium.
 //! `share` times encrypting and decrypting a ~300 MB share bundle natively and in Chromium, with peak memory.
 
 use crate::artifacts::build_all;
@@ -10,7 +12,7 @@ use crate::process::{command, repo_root, run, show, Res};
 use crate::server::serve;
 use crate::setup::{ensure_chromium, ensure_npm_packages};
 
-pub const BENCHES: [&str; 4] = ["load", "decode", "mpr", "share"];
+pub const BENCHES: [&str; 5] = ["load", "decode", "mpr", "pano", "share"];
 
 pub fn bench(names: &[String]) -> Res<()> {
     let selected: Vec<&str> = if names.is_empty() {
@@ -27,7 +29,7 @@ pub fn bench(names: &[String]) -> Res<()> {
     // Only the browser bench needs Chromium.
     let chromium = if selected
         .iter()
-        .any(|n| ["load", "mpr", "share"].contains(n))
+        .any(|n| ["load", "mpr", "pano", "share"].contains(n))
     {
         Some(ensure_chromium()?)
     } else {
@@ -79,6 +81,18 @@ pub fn bench(names: &[String]) -> Res<()> {
                     .env("LUCENT_BASE_URL", server.url())
                     .env("BENCH_DIR", &dir)
                     .env("BENCH_RESULT", root.join("target/bench/mpr.json"))
+                    .env("CHROMIUM", chromium.as_ref().ok_or("no Chromium")?))?;
+            }
+            "pano" => {
+                // the same 512^3 phantom as `mpr` (0.3125 mm voxels)
+                let dir = demo_series(&built.lucent, "mpr512", 512, 512)?;
+                let server = serve(&root.join("www"), "127.0.0.1:0", Default::default())
+                    .map_err(|e| format!("could not serve www/: {e}"))?;
+                run(command("node")
+                    .arg("tests/bench/pano.mjs")
+                    .env("LUCENT_BASE_URL", server.url())
+                    .env("BENCH_DIR", &dir)
+                    .env("BENCH_RESULT", root.join("target/bench/pano.json"))
                     .env("CHROMIUM", chromium.as_ref().ok_or("no Chromium")?))?;
             }
             "share" => {

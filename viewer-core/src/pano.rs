@@ -494,7 +494,12 @@ fn pano_typed<T: Voxel>(
         intercept: volume.intercept as f32,
     };
     let columns: Vec<Option<CurveSample>> = (0..w).map(|x| curve.at(view.s_at(x as f64))).collect();
-    if vertical && aligned_axis(volume, curve.up) == Some(2) {
+    // The slice-by-slice path holds every column's taps and one line per slice: beyond these sizes (absurd
+    // slabs on a very wide image) the point-by-point path, which needs no such tables, is used instead.
+    const MAX_TAPS: usize = 1 << 24;
+    const MAX_LINE_VALUES: usize = 1 << 25;
+    let small = offsets.len() * 4 * w <= MAX_TAPS && volume.dims[2] * w <= MAX_LINE_VALUES;
+    if vertical && small && aligned_axis(volume, curve.up) == Some(2) {
         return pano_vertical(volume, &grid, &columns, &offsets, curve, view, out);
     }
     let inv = volume.inverse_steps()?;
@@ -864,8 +869,8 @@ pub fn propose_arch(
         })?,
     };
     let mask: Vec<bool> = image.iter().map(|&v| f64::from(v) >= threshold).collect();
-    let region = largest_region(&mask, size);
-    if region.len() < 50 {
+    let (region, members) = largest_region(&mask, size);
+    if members.len() < 50 {
         return Err(Error::not_found(format!(
             "a bone arch in the axial slab at z = {z_center:.1} mm (bone >= {threshold:.0})"
         )));
@@ -876,10 +881,10 @@ pub fn propose_arch(
             && yi >= 0.0
             && (xi as usize) < size
             && (yi as usize) < size
-            && region.contains(yi as usize * size + xi as usize)
+            && region[yi as usize * size + xi as usize]
     };
-    let n = region.len() as f64;
-    let (cx, cy) = region.iter().fold((0.0, 0.0), |(sx, sy), i| {
+    let n = members.len() as f64;
+    let (cx, cy) = members.iter().fold((0.0, 0.0), |(sx, sy), i| {
         (sx + (i % size) as f64 / n, sy + (i / size) as f64 / n)
     });
     // Ray midpoints of the first bone run, one ray per degree; (angle, chord, x, y) in pixels.
@@ -1105,8 +1110,8 @@ fn band_centre(
     ))
 }
 
-/// The pixel indices of the largest 8-connected region of `mask` (a `size` x `size` image), as a set.
-fn largest_region(mask: &[bool], size: usize) -> RegionSet {
+/// The largest 8-connected region of `mask` (a `size` x `size` image): a mask of it and its pixel indices.
+fn largest_region(mask: &[bool], size: usize) -> (Vec<bool>, Vec<usize>) {
     let mut label = vec![0u32; mask.len()];
     let mut best: Vec<usize> = Vec::new();
     let mut next = 0u32;
@@ -1151,29 +1156,7 @@ fn largest_region(mask: &[bool], size: usize) -> RegionSet {
     for &i in &best {
         set[i] = true;
     }
-    RegionSet {
-        set,
-        len: best.len(),
-        members: best,
-    }
-}
-
-struct RegionSet {
-    set: Vec<bool>,
-    len: usize,
-    members: Vec<usize>,
-}
-
-impl RegionSet {
-    fn contains(&self, i: usize) -> bool {
-        self.set.get(i).copied().unwrap_or(false)
-    }
-    fn len(&self) -> usize {
-        self.len
-    }
-    fn iter(&self) -> impl Iterator<Item = &usize> {
-        self.members.iter()
-    }
+    (set, best)
 }
 
 /// Otsu's threshold of the finite values (256 bins over their range), None when they are all equal.

@@ -109,17 +109,115 @@ export interface RenderedDetail {
 
 export type LoadResult = LoadedDetail | { error: LucentError } | { superseded: true };
 
-export type Layout = 'stack' | 'mpr';
+export type Layout = 'stack' | 'mpr' | 'pano';
 export type PresetId = 'default' | 'soft' | 'lung' | 'bone' | 'brain';
-export type ToolName = 'window' | 'pan' | 'zoom' | 'crosshair' | 'distance' | 'angle' | 'rectangle' | 'ellipse' | 'probe';
+export type ToolName = 'window' | 'pan' | 'zoom' | 'crosshair' | 'distance' | 'angle' | 'rectangle' | 'ellipse' | 'probe'
+  // dental layout: edit the arch on the axial pane, trace the nerve canal
+  | 'arch' | 'canal';
 
 export interface ScreenshotOptions {
   /** 'image' (default): the slice at its own resolution, as `lucent render` writes it; 'viewport': the canvas. */
   view?: 'image' | 'viewport';
-  /** In the MPR layout: that pane's canvas. */
-  pane?: 'axial' | 'coronal' | 'sagittal';
+  /**
+   * In the MPR layout: that pane's canvas. In the dental layout: 'axial', or 'pano' / 'sections' (the panoramic or
+   * the strip of cross-sections exactly as `lucent pano` / `lucent sections` write them, without overlays).
+   */
+  pane?: 'axial' | 'coronal' | 'sagittal' | 'pano' | 'sections';
   type?: string;
   quality?: number;
+}
+
+/** A patient point, mm (DICOM LPS: +x left, +y posterior, +z head). */
+export type Vec3 = [number, number, number];
+
+/** The exact panoramic a dental pane shows (`lucent pano --center-s --center-h --size --pixel-mm --shift --slab --mode`). */
+export interface PanoView {
+  /** Arc length (mm, along the focal curve from the patient's right end) at the image centre. */
+  center_s: number;
+  /** Height (mm along up from the arch plane) at the image centre. */
+  center_h: number;
+  width: number;
+  height: number;
+  pixel_mm: number;
+  /** Buccal (+) / lingual (-) shift of the focal curve from the arch. */
+  shift_mm: number;
+  /** Slab across the focal surface, 0-40 mm. */
+  slab_mm: number;
+  mode: 'avg' | 'mip' | 'minip';
+}
+
+/** The exact cross-section strip (`lucent sections --at --spacing --count --tile --pixel-mm --center-h --shift --slab`). */
+export interface SectionParams {
+  at_mm: number;
+  spacing_mm: number;
+  count: number;
+  tile_width: number;
+  tile_height: number;
+  pixel_mm: number;
+  center_h: number;
+  shift_mm: number;
+  slab_mm: number;
+  mode: 'avg' | 'mip' | 'minip';
+}
+
+export interface DentalMeasurement {
+  id: number;
+  pane: 'pano' | 'sections';
+  kind: 'distance' | 'canal-distance';
+  /** Patient points (a canal distance: the probed point and the nearest canal point). */
+  points: Vec3[];
+  /** On the panoramic: the (s, h) of the points. */
+  sh: Array<[number, number]> | null;
+  result: { distance_mm: number; along_mm?: number; closest?: Vec3 };
+  text: string;
+}
+
+/** A saved dental session (the Save button's JSON; the CLI's --arch accepts it). */
+export interface DentalSession {
+  lucent: 'dental';
+  version: 1;
+  series_uid: string | null;
+  arch: { points: Vec3[]; up: Vec3 };
+  shift_mm: number;
+  slab_mm: number;
+  mode: 'avg' | 'mip' | 'minip';
+  sections: { at_mm: number; spacing_mm: number; count: number; width_mm: number; slab_mm: number };
+  canals: Array<{ points: Vec3[]; diameter_mm: number }>;
+  measurements: object[];
+}
+
+/** viewer.pano: the dental layout (pano.js). */
+export interface PanoLayout {
+  /** The focal curve from the core: {length_mm, up, samples: [[s, px, py, pz, nx, ny, nz, tx, ty, tz], ...]}. */
+  readonly curve: { length_mm: number; up: Vec3; samples: number[][] } | null;
+  readonly measurements: DentalMeasurement[];
+  readonly canalList: Array<{ points: Vec3[]; diameter_mm: number; length_mm: number; pano: Vec3[] }>;
+  readonly sectionPlanes: Array<{ center: Vec3; right: Vec3; down: Vec3 } | null>;
+  state(): DentalSession;
+  setState(session: DentalSession | string): Promise<{ warning: string | null }>;
+  /** Control points clicked on an axial plane (>= 2 for a curve). */
+  setArch(points: Vec3[], up?: Vec3): Promise<unknown>;
+  /** An arch from the bone of an axial slab (default: 10 mm at the crosshair's height). */
+  proposeArch(options?: { z?: number; slabMm?: number }): Promise<{ points: Vec3[]; up: Vec3 } | null>;
+  setSections(options: Partial<{ at_mm: number; spacing_mm: number; count: number; width_mm: number; slab_mm: number; center_h: number }>): Promise<unknown>;
+  setSlab(mm: number, mode?: 'avg' | 'mip' | 'minip'): Promise<unknown>;
+  setShift(mm: number): Promise<unknown>;
+  addCanalPoint(world: Vec3, canal?: number): Promise<object | null>;
+  newCanal(): void;
+  deleteCanal(index: number): void;
+  /** points: [[s, h], [s, h]] on 'pano'; two patient points and the section plane's normal on 'sections'. */
+  addMeasurement(pane: 'pano' | 'sections', kind: 'distance', points: number[][], normal?: Vec3): Promise<DentalMeasurement | null>;
+  deleteMeasurement(id: number): void;
+  view(): PanoView;
+  sectionParams(): SectionParams;
+  sectionPositions(): number[];
+  panoToCanvas(s: number, h: number): [number, number];
+  sectionToCanvas(tile: number, world: Vec3): [number, number] | null;
+  /** Resolves once both panes show the current state: [{pane: 'pano', view, window}, {pane: 'sections', params, window}]. */
+  renderAll(): Promise<unknown[]>;
+  /** The pane with its overlays (scale, labels, ticks, canal, measurements), as exported by the PNG buttons. */
+  composite(pane: 'pano' | 'sections', type?: string): Promise<Blob>;
+  save(): void;
 }
 
 export interface LucentViewerEventMap {
@@ -128,12 +226,15 @@ export interface LucentViewerEventMap {
   'lucent:loaded': CustomEvent<LoadedDetail>;
   'lucent:rendered': CustomEvent<RenderedDetail>;
   'lucent:error': CustomEvent<LucentError>;
-  'lucent:layout': CustomEvent<{ layout: Layout }>;
+  'lucent:layout': CustomEvent<{ layout: Layout; volume?: object; panes?: string[] }>;
+  'lucent:measurement': CustomEvent<{ measurements: object[] }>;
+  'lucent:pano-rendered': CustomEvent<{ pane: 'pano'; view: PanoView; window: { center: number; width: number } }
+    | { pane: 'sections'; params: SectionParams; window: { center: number; width: number } }>;
   'lucent:destroyed': CustomEvent<Record<string, never>>;
 }
 
 /**
- * <lucent-viewer src="..." layout="stack|mpr" preset="bone" theme="dark|light" tools="window pan zoom mpr presets"
+ * <lucent-viewer src="..." layout="stack|mpr|pano" preset="bone" theme="dark|light" tools="window pan zoom mpr presets"
  *   no-series max-volume-mb="1024">
  * Events are namespaced (lucent:*) so they never collide with the DOM's own error/progress/load events; they
  * bubble and cross the shadow boundary (composed).
@@ -163,6 +264,8 @@ export declare class LucentViewer extends HTMLElement {
   setPreset(id: PresetId | number): Promise<RenderedDetail | { error: LucentError } | null>;
 
   readonly layout: Layout;
+  /** The dental layout once it was opened (null before). */
+  readonly pano: PanoLayout | null;
   setLayout(name: Layout, options?: { downsample?: number }): Promise<{ layout?: Layout; volume?: object; error?: LucentError }>;
 
   readonly zoom: number;

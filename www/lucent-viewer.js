@@ -13,15 +13,17 @@
 //   zoom  setZoom(z[, x, y])  pan(dx, dy)  fit()  reset()     zoom: device pixels per image pixel
 //   screenshot({view, pane, type}) -> Blob   memory() -> {wasmBytes}   destroy()   destroyed   version
 //   imageRect()  canvas  overlays  tool  showMessage(text)  handleKey(event)
-//   layout  setLayout('stack' | 'mpr'[, {downsample}])  mpr (MprLayout: point, setPoint, view(pane), rotate,
+//   layout  setLayout('stack' | 'mpr' | 'pano'[, {downsample}])  mpr (MprLayout: point, setPoint, view(pane), rotate,
 //   setSlab, measurements, addMeasurement, deleteMeasurement, maximize; see mpr.js)
+//   pano (PanoLayout, the dental layout: state, setState, setArch, proposeArch, setSections, setSlab, setShift,
+//   addCanalPoint, newCanal, canalList, addMeasurement, measurements, view, sectionParams, renderAll; see pano.js)
 // Events (bubbling, composed; namespaced so they never collide with the DOM's own error/progress/load):
 //   lucent:ready, lucent:progress, lucent:rendered, lucent:loaded, lucent:error ({code, message, file}),
 //   lucent:layout, lucent:mpr-rendered ({pane, view, window, labels}), lucent:measurement ({measurements}),
-//   lucent:destroyed.
-// Attributes: src (whitespace-separated URLs, loaded when set), layout (stack | mpr), preset (default, soft, lung,
-// bone, brain), theme (dark | light), tools (built-in toolbar: window pan zoom distance angle rectangle ellipse
-// probe mpr presets fit reset overlays, or all), no-series (hide the series browser), max-volume-mb (caps the MPR
+//   lucent:pano-rendered ({pane: 'pano', view, window} | {pane: 'sections', params, window}), lucent:destroyed.
+// Attributes: src (whitespace-separated URLs, loaded when set), layout (stack | mpr | pano), preset (default, soft,
+// lung, bone, brain), theme (dark | light), tools (built-in toolbar: window pan zoom distance angle rectangle ellipse
+// probe mpr pano arch canal presets fit reset overlays, or all), no-series (hide the series browser), max-volume-mb (caps the MPR
 // volume; default 1.5 GiB, a larger series is refused with an offer to open it downsampled).
 // Shadow DOM: styles (lucent-viewer.css, next to this file) live inside; embedders style the host box, the
 // --lv-* custom properties and ::part(root | viewport | slider | overlay | series | toolbar).
@@ -31,6 +33,7 @@ import { Engine } from './engine.js';
 import { SeriesList } from './series-list.js';
 import { bindInput, handleKey } from './viewer-input.js';
 import { MprLayout, MEASURE_TOOLS, PANES } from './mpr.js';
+import { PanoLayout } from './pano.js';
 import { el } from './dom.js';
 import { looksLikeShareLink, openShareLink } from './share-open.js';
 
@@ -50,11 +53,15 @@ const TOOLBAR = [
   { name: 'ellipse', label: 'Ellipse', title: 'Ellipse ROI statistics (MPR)', toggle: true },
   { name: 'probe', label: 'Probe', title: 'Voxel value and position (MPR)', toggle: true },
   { name: 'mpr', label: 'MPR', title: 'Axial, coronal and sagittal planes', toggle: true },
+  { name: 'pano', label: 'Dental', title: 'Panoramic and cross-sections along the dental arch', toggle: true },
+  { name: 'arch', label: 'Arch', title: 'Draw the dental arch on the axial pane (Dental)', toggle: true },
+  { name: 'canal', label: 'Canal', title: 'Trace the nerve canal on the panoramic and cross-sections (Dental)', toggle: true },
   { name: 'presets', label: '', title: '' },
   { name: 'fit', label: 'Fit', title: 'Fit the image' },
   { name: 'reset', label: 'Reset', title: 'Fit and the image\'s own window' },
   { name: 'overlays', label: 'Text', title: 'Show or hide the text overlays', toggle: true },
 ];
+const DENTAL_TOOLS = ['arch', 'canal'];
 const ZOOM_MIN = 1 / 32;
 const ZOOM_MAX = 64;
 
@@ -146,6 +153,8 @@ export class LucentViewer extends HTMLElement {
     this._resizeObserver?.disconnect();
     this._mpr?.destroy();
     this._mpr = null;
+    this._pano?.destroy();
+    this._pano = null;
     const loading = this._loading;
     this._loading = null;
     loading?.resolve({ error: { code: 'destroyed', message: 'The viewer was destroyed.' } });
@@ -437,7 +446,7 @@ export class LucentViewer extends HTMLElement {
   _startLoad(items) {
     if (this._destroyed) return Promise.resolve({ error: { code: 'destroyed', message: 'The viewer was destroyed.' } });
     if (!this._built) this._build();
-    if (this._layout === 'mpr') this.setLayout('stack');
+    if (this._layout === 'mpr' || this._layout === 'pano') this.setLayout('stack');
     this._engine.start();
     const gen = ++this._gen;
     this._loading?.resolve({ superseded: true });
@@ -571,7 +580,8 @@ export class LucentViewer extends HTMLElement {
     this._navigated = true;
     this._syncSeriesUi();
     const rendered = this._requestRender();
-    if (this._layout === 'mpr') return rendered.then(() => this.setLayout('mpr')).then(() => this._lastDetail);
+    const layout = this._layout;
+    if (layout === 'mpr' || layout === 'pano') return rendered.then(() => this.setLayout(layout)).then(() => this._lastDetail);
     return rendered;
   }
 
@@ -739,13 +749,17 @@ export class LucentViewer extends HTMLElement {
    * A picture of what is shown, as a Blob (PNG unless `type` says otherwise). view 'image' (default): the current
    * slice at its own resolution with the current window, pixel for pixel what `lucent render` writes; 'viewport':
    * the canvas as displayed (zoom, pan; the text overlays are DOM, not in it). In the MPR layout, {pane: 'axial' |
-   * 'coronal' | 'sagittal'} takes that pane's canvas. Rejects with code 'no-image' when nothing is shown.
+   * 'coronal' | 'sagittal'} takes that pane's canvas; in the dental layout {pane: 'axial' | 'pano' | 'sections'}
+   * (the panoramic, or the strip of cross-sections, exactly as `lucent pano` / `lucent sections` write them; the
+   * overlays are not in it: viewer.pano.composite(pane) has them). Rejects with code 'no-image' when nothing is shown.
    */
   async screenshot({ view = 'image', pane = null, type = 'image/png', quality } = {}) {
     const noImage = (message) => Object.assign(new Error(message), { code: 'no-image' });
     if (this._destroyed) throw noImage('The viewer was destroyed.');
+    if (pane && this._layout === 'pano' && (pane === 'pano' || pane === 'sections')) return this._pano.screenshot(pane, type, quality);
     if (pane) {
-      const canvas = this._layout === 'mpr' ? this._mpr?.panes[pane]?.canvas : null;
+      const shown = this._layout === 'mpr' || (this._layout === 'pano' && pane === 'axial');
+      const canvas = shown ? this._mpr?.panes[pane]?.canvas : null;
       if (!canvas) throw noImage(`No ${pane} pane is shown.`);
       await this._mpr.renderAll();
       return canvasBlob(canvas, type, quality);
@@ -775,7 +789,7 @@ export class LucentViewer extends HTMLElement {
       throw new RangeError('setWindow needs a finite center and a width > 0');
     }
     this._window = { center, width };
-    if (this._layout === 'mpr' && this._mpr?.volume) this._mpr.setWindow(center, width);
+    if ((this._layout === 'mpr' || this._layout === 'pano') && this._mpr?.volume) this._mpr.setWindow(center, width);
     return this._requestRender();
   }
 
@@ -856,22 +870,25 @@ export class LucentViewer extends HTMLElement {
 
   /**
    * What a plain left drag does: 'window' | 'pan' | 'zoom'; in MPR panes also 'crosshair' (the default there for
-   * 'window') and the measurement tools 'distance' | 'angle' | 'rectangle' | 'ellipse' | 'probe'.
+   * 'window') and the measurement tools 'distance' | 'angle' | 'rectangle' | 'ellipse' | 'probe'; in the dental
+   * layout also 'arch' (edit the arch on the axial pane) and 'canal' (trace the nerve canal).
    */
   get tool() {
     return this._tool;
   }
 
   set tool(name) {
-    if (!['window', 'pan', 'zoom', 'crosshair', ...MEASURE_TOOLS].includes(name)) return;
+    if (!['window', 'pan', 'zoom', 'crosshair', ...MEASURE_TOOLS, ...DENTAL_TOOLS].includes(name)) return;
     this._tool = name;
     if (this._viewport) this._viewport.dataset.tool = name;
     this._syncToolbar();
+    this._pano?.syncTools();
   }
 
   // ---- layout ----------------------------------------------------------------------------------------------
 
-  /** 'stack' (one viewport) or 'mpr' (axial, coronal, sagittal and the stack). */
+  /** 'stack' (one viewport), 'mpr' (axial, coronal, sagittal and the stack) or 'pano' (dental: axial, panoramic,
+   * cross-sections). */
   get layout() {
     return this._layout ?? 'stack';
   }
@@ -887,16 +904,23 @@ export class LucentViewer extends HTMLElement {
     return this._mpr ?? null;
   }
 
+  /** The dental layout object once it was opened (null before). */
+  get pano() {
+    return this._pano ?? null;
+  }
+
   /**
    * Switches layout. 'mpr' builds the current series' volume in the worker (once) and shows the three planes
-   * linked by a crosshair. Resolves with {volume} or {error} (e.g. limit-exceeded: retry with {downsample: 2}).
+   * linked by a crosshair; 'pano' (dental) builds the same volume and shows its axial pane with the panoramic and
+   * the cross-sections along an arch drawn on it. Resolves with {volume} or {error} (e.g. limit-exceeded: retry
+   * with {downsample: 2}).
    */
   async setLayout(name, { downsample = 1 } = {}) {
-    if (name !== 'mpr') {
-      if (this._layout === 'mpr') {
+    if (name !== 'mpr' && name !== 'pano') {
+      if (this._layout === 'mpr' || this._layout === 'pano') {
+        this._leaveLayout();
         this._layout = 'stack';
-        this._root.classList.remove('lv-layout-mpr');
-        this._root.replaceChildren(this._seriesList.element, this._stage);
+        this._showMain(this._stage);
         this._emit('lucent:layout', { layout: 'stack' });
       }
       return { layout: 'stack' };
@@ -911,13 +935,32 @@ export class LucentViewer extends HTMLElement {
     this._mpr ??= new MprLayout(this);
     const gen = this._gen;
     const series = this._seriesIndex;
-    if (this._layout !== 'mpr') {
-      this._layout = 'mpr';
-      this._root.classList.add('lv-layout-mpr');
-      this._mpr.stackCell.replaceChildren(this._stage);
-      this._root.replaceChildren(this._seriesList.element, this._mpr.element);
+    const from = this._layout;
+    if (from !== name) {
+      this._leaveLayout();
+      this._layout = name;
+      if (name === 'mpr') {
+        this._root.classList.add('lv-layout-mpr');
+        this._mpr.stackCell.replaceChildren(this._stage);
+        this._showMain(this._mpr.element);
+      } else {
+        this._pano ??= new PanoLayout(this, this._mpr);
+        this._root.classList.add('lv-layout-pano');
+        this._pano.attach();
+        this._showMain(this._pano.element);
+      }
     }
-    if (this._mpr.series === series && this._mpr.volume && this._mprGen === gen) return { volume: this._mpr.volume };
+    if (this._mpr.series === series && this._mpr.volume && this._mprGen === gen) {
+      if (name === 'mpr') {
+        if (from === 'pano') this._mpr.renderAll();
+        return { volume: this._mpr.volume };
+      }
+      if (from !== 'pano') {
+        this._pano.open();
+        this._emit('lucent:layout', { layout: 'pano', volume: this._mpr.volume, panes: ['axial', 'pano', 'sections'] });
+      }
+      return { volume: this._mpr.volume };
+    }
     this._showMessage('Building the volume…');
     const result = await this._mpr.open(series, { downsample });
     if (gen !== this._gen) return { superseded: true };
@@ -925,10 +968,11 @@ export class LucentViewer extends HTMLElement {
     if (result.error) {
       await this.setLayout('stack');
       // Too big for this device: offer the same series at half the resolution in each direction.
+      const what = name === 'pano' ? 'The dental view' : 'MPR';
       const retry = result.error.code === 'limit-exceeded' && downsample < 8
-        ? { label: `Open MPR at 1/${downsample * 2} resolution`, run: () => this.setLayout('mpr', { downsample: downsample * 2 }) }
+        ? { label: `Open ${what} at 1/${downsample * 2} resolution`, run: () => this.setLayout(name, { downsample: downsample * 2 }) }
         : null;
-      this._showMessage(`MPR is not available for this series: ${result.error.message}`, 'error', retry);
+      this._showMessage(`${what} is not available for this series: ${result.error.message}`, 'error', retry);
       this._emit('lucent:error', { ...result.error, file: null });
       return result;
     }
@@ -936,13 +980,32 @@ export class LucentViewer extends HTMLElement {
     // The series' slices are now the volume's slices (their number changes if the volume was resampled).
     if (result.series) this._setRows(result.series.map((r) => ({ ...r, decoded: r.slices })));
     this._requestRender();
-    this._emit('lucent:layout', { layout: 'mpr', volume: result.volume, panes: PANES });
+    if (name === 'pano') {
+      this._pano.open();
+      this._emit('lucent:layout', { layout: 'pano', volume: result.volume, panes: ['axial', 'pano', 'sections'] });
+    } else {
+      this._emit('lucent:layout', { layout: 'mpr', volume: result.volume, panes: PANES });
+    }
     return { volume: result.volume };
+  }
+
+  // The layout's main element beside the series browser (and under the built-in toolbar, if there is one).
+  _showMain(main) {
+    this._root.replaceChildren(...(this._toolbar ? [this._toolbar] : []), this._seriesList.element, main);
+  }
+
+  // Undoes what showing the current layout did (the dental layout gives the axial pane back to the MPR grid).
+  _leaveLayout() {
+    if (this._layout === 'pano') {
+      this._pano?.detach();
+      if (DENTAL_TOOLS.includes(this._tool)) this.tool = 'window';
+    }
+    this._root.classList.remove('lv-layout-mpr', 'lv-layout-pano');
   }
 
   // ---- built-in toolbar (attribute tools) ------------------------------------------------------------------
 
-  // tools="window pan zoom distance angle rectangle ellipse probe mpr presets fit reset overlays" (any subset, in
+  // tools="window pan zoom distance angle rectangle ellipse probe mpr pano arch canal presets fit reset overlays" (any subset, in
   // that order on screen); "all" = every one; no attribute = no toolbar (the host page may build its own).
   _applyTools() {
     if (!this._built) return;
@@ -980,7 +1043,7 @@ export class LucentViewer extends HTMLElement {
   }
 
   _runTool(name) {
-    if (name === 'mpr') return this.setLayout(this.layout === 'mpr' ? 'stack' : 'mpr').then(() => this._syncToolbar());
+    if (name === 'mpr' || name === 'pano') return this.setLayout(this.layout === name ? 'stack' : name).then(() => this._syncToolbar());
     if (name === 'fit') return this.fit();
     if (name === 'reset') return this.reset();
     if (name === 'overlays') {
@@ -988,7 +1051,8 @@ export class LucentViewer extends HTMLElement {
       return this._syncToolbar();
     }
     // measurement tools need the MPR panes (the core measures in patient mm on a plane)
-    if (MEASURE_TOOLS.includes(name) && this.layout !== 'mpr') return this.setLayout('mpr').then(() => this._setToolFromBar(name));
+    if (MEASURE_TOOLS.includes(name) && this.layout === 'stack') return this.setLayout('mpr').then(() => this._setToolFromBar(name));
+    if (DENTAL_TOOLS.includes(name) && this.layout !== 'pano') return this.setLayout('pano').then(() => this._setToolFromBar(name));
     return this._setToolFromBar(name);
   }
 
@@ -1000,7 +1064,7 @@ export class LucentViewer extends HTMLElement {
   _syncToolbar() {
     for (const b of this._toolbar?.querySelectorAll('[data-tool]') ?? []) {
       const t = b.dataset.tool;
-      const pressed = t === 'mpr' ? this.layout === 'mpr' : t === 'overlays' ? this.overlays : t === this._tool;
+      const pressed = t === 'mpr' || t === 'pano' ? this.layout === t : t === 'overlays' ? this.overlays : t === this._tool;
       if (TOOLBAR.find((x) => x.name === t)?.toggle) b.setAttribute('aria-pressed', String(pressed));
     }
   }

@@ -13,6 +13,11 @@
 // Mouse in a pane: left drag = the tool (crosshair: move P; measurement tools: draw), Shift+left drag = rotate the
 // crosshair axes (oblique planes), right drag = window/level, middle drag = pan, wheel = move P along the normal,
 // Ctrl+wheel = zoom at the cursor, double-click = maximise / restore.
+//
+// Another layout (the dental one, pano.js) may attach a plugin: `this.plugin = {panes, pointerdown, pointermove,
+// pointerup, keydown, drawOverlay, windowChanged}` (all optional). pointer*(name, world, e) get a plain left
+// button's events on a pane first and return true when they take the gesture; drawOverlay(g, pane, view) draws
+// after the pane's own overlay; `panes` lists the panes still shown (the others are not rendered meanwhile).
 import { MSG } from './protocol.js';
 import { el } from './dom.js';
 
@@ -50,6 +55,7 @@ export class MprLayout {
     this.window = null;            // shared window {center, width}
     this.linkWindows = true;
     this.maximized = null;
+    this.plugin = null;            // another layout's hooks (see the top of this file)
     this.measurements = [];
     this._nextId = 1;
     this.element = el('div', 'lv-mpr');
@@ -249,6 +255,7 @@ export class MprLayout {
     }
     this.window = { center, width };
     for (const p of Object.values(this.panes)) p.window = null;
+    this.plugin?.windowChanged?.();
     return this.renderAll();
   }
 
@@ -320,7 +327,7 @@ export class MprLayout {
   }
 
   _requestRender(pane) {
-    if (!this.volume) return Promise.resolve(null);
+    if (!this.volume || (this.plugin?.panes && !this.plugin.panes.includes(pane.name))) return Promise.resolve(null);
     const ticket = ++pane.rs.seq;
     const done = new Promise((resolve) => pane.rs.waiters.push({ ticket, resolve }));
     pane.rs.want = true;
@@ -425,6 +432,7 @@ export class MprLayout {
     }
     for (const m of this.measurements) if (this._onPlane(m, view)) this._drawMeasurement(g, pane, view, m);
     if (pane.draft) this._drawMeasurement(g, pane, view, pane.draft);
+    this.plugin?.drawOverlay?.(g, pane, view);
   }
 
   /** A measurement belongs to the plane it was drawn on: same normal, within half a voxel along it. */
@@ -525,6 +533,13 @@ export class MprLayout {
     let drag = null;
     cell.addEventListener('pointerdown', (e) => {
       if (!this.volume || drag) return;
+      if (e.button === 0 && !e.ctrlKey && !e.shiftKey && this.plugin?.pointerdown?.(name, this.canvasToWorld(name, ...at(e)), e)) {
+        e.preventDefault();
+        cell.focus({ preventScroll: true });
+        cell.setPointerCapture(e.pointerId);
+        drag = { action: 'plugin', id: e.pointerId };
+        return;
+      }
       const tool = this.viewer.tool;
       let action;
       if (e.button === 2 || (e.button === 0 && e.ctrlKey)) action = 'window';
@@ -558,7 +573,8 @@ export class MprLayout {
       if (!drag || e.pointerId !== drag.id) return;
       const [u, v] = at(e);
       const a = drag.action;
-      if (a === 'crosshair') this.setPoint(this.canvasToWorld(name, u, v));
+      if (a === 'plugin') this.plugin?.pointermove?.(name, this.canvasToWorld(name, u, v), e);
+      else if (a === 'crosshair') this.setPoint(this.canvasToWorld(name, u, v));
       else if (a === 'window') {
         const w0 = drag.window;
         const k = w0.width / 200;
@@ -583,6 +599,10 @@ export class MprLayout {
       if (!drag || drag.id !== e.pointerId) return;
       const a = drag.action;
       drag = null;
+      if (a === 'plugin') {
+        this.plugin?.pointerup?.(name, this.canvasToWorld(name, ...at(e)), e);
+        return;
+      }
       const d = pane.draft;
       if (!d) return;
       if (a === 'angle') {
@@ -629,6 +649,9 @@ export class MprLayout {
       } else if (e.key === 'Escape' && pane.draft) {
         pane.draft = null;
         this._drawOverlay(pane);
+      } else if (this.plugin?.keydown?.(name, e)) {
+        e.preventDefault();
+        e.stopPropagation();
       }
     });
   }

@@ -9,6 +9,16 @@
 //   {type:'volume', id, gen, series, maxBytes, downsample}         build the series' volume (MPR)
 //   {type:'mpr', id, gen, series, view:[13 numbers], mode, center, width}   render one MPR pane
 //   {type:'measure', id, gen, series, kind, points, plane}          distance/angle/rectangle/ellipse/probe
+//   {type:'pano', id, gen, series, arch, view:[7 numbers], mode, center, width}   render the panoramic (arch: JSON
+//                                                                  text; view: center_s, center_h, width, height,
+//                                                                  pixel_mm, shift_mm, slab_mm)
+//   {type:'sections', id, gen, series, arch, params:[9 numbers], mode, center, width}   render the cross-section
+//                                                                  strip; the reply adds planes (9 numbers each)
+//   {type:'arch', id, gen, ops:[{op, ...}]}                        arch geometry, batched: propose {series, z,
+//                                                                  slab}, curve {arch, shift, step}, toWorld {arch,
+//                                                                  shift, s, h}, toPano {arch, shift, points},
+//                                                                  planes {arch, params}, distance {points, point},
+//                                                                  length {points}; reply {results: [...]}
 //   {type:'stats', id}                                             {wasmBytes}: the engine's memory
 // worker -> page
 //   {type:'ready', version}
@@ -16,7 +26,8 @@
 //   {type:'tree', gen, tree, series:[summary], final}              study structure (throttled while loading)
 //   {type:'first-image', gen, series}                              first image file is in: show it now
 //   {type:'loaded', gen, files, images, errors, notes, series, tree}
-//   {type:'reply', id, gen, ok, ...}                               answer to render/thumb/info/volume/mpr/measure
+//   {type:'reply', id, gen, ok, ...}                               answer to render/thumb/info/volume/mpr/measure/
+//                                                                  pano/sections/arch
 //   {type:'fatal', message}                                        wasm trap: the worker must be replaced
 
 export const MSG = Object.freeze({
@@ -27,6 +38,9 @@ export const MSG = Object.freeze({
   VOLUME: 'volume',
   MPR: 'mpr',
   MEASURE: 'measure',
+  PANO: 'pano',
+  SECTIONS: 'sections',
+  ARCH: 'arch',
   STATS: 'stats',
   READY: 'ready',
   PROGRESS: 'progress',

@@ -1,6 +1,9 @@
 // The wasm lives here, never on the main thread: reading, parsing and decoding a study can take seconds and
 // the page must keep scrolling and windowing meanwhile. One Library per loaded study ("generation").
-import init, { Library, Pane, version, planeLabelsJson, distanceMm, angleDeg } from './pkg/viewer_wasm.js';
+import init, {
+  Library, Pane, PanoPane, version, planeLabelsJson, distanceMm, angleDeg,
+  archCurveJson, panoToWorld, worldToPano, sectionPlanes, polylineDistanceJson, polylineLength,
+} from './pkg/viewer_wasm.js';
 import { MSG, flattenTree } from './protocol.js';
 import { looksLikeZip, openZip } from './zip.js';
 import { listInstances, parseDicomwebUrl, retrieve } from './dicomweb.js';
@@ -379,6 +382,45 @@ function measure(msg) {
   }
 }
 
+// ---- dental (panoramic and cross-sections along the arch) ---------------------------------------------------
+
+const panoPanes = new Map();    // 'pano' | 'sections' -> PanoPane
+
+async function renderPano(msg) {
+  const key = msg.type === MSG.PANO ? 'pano' : 'sections';
+  if (!panoPanes.has(key)) panoPanes.set(key, call(() => new PanoPane()));
+  const pane = panoPanes.get(key);
+  let planes = null;
+  if (key === 'pano') {
+    call(() => pane.renderPano(lib, msg.series, msg.arch, new Float64Array(msg.view), msg.mode, msg.center, msg.width));
+  } else {
+    const params = new Float64Array(msg.params);
+    call(() => pane.renderSections(lib, msg.series, msg.arch, params, msg.mode, msg.center, msg.width));
+    planes = Array.from(call(() => sectionPlanes(msg.arch, params)));
+  }
+  const w = pane.width();
+  const h = pane.height();
+  const pixels = new Uint8ClampedArray(wasm.memory.buffer, pane.rgbaPtr(), pane.rgbaLen());
+  const bitmap = await createImageBitmap(new ImageData(pixels, w, h), { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  return { bitmap, w, h, planes };
+}
+
+// Geometry of the arch, in one batch of small calls: {op: 'propose' | 'curve' | 'toWorld' | 'toPano' | 'planes' |
+// 'distance' | 'length', ...}; replies {results: [one per op]}.
+function archOp(o) {
+  const flat = (points) => new Float64Array(points.flat());
+  switch (o.op) {
+    case 'propose': return JSON.parse(call(() => lib.proposeArchJson(o.series, o.z, o.slab)));
+    case 'curve': return JSON.parse(call(() => archCurveJson(o.arch, o.shift, o.step)));
+    case 'toWorld': return Array.from(call(() => panoToWorld(o.arch, o.shift, o.s, o.h)));
+    case 'toPano': return o.points.map((p) => Array.from(call(() => worldToPano(o.arch, o.shift, new Float64Array(p)))));
+    case 'planes': return Array.from(call(() => sectionPlanes(o.arch, new Float64Array(o.params))));
+    case 'distance': return JSON.parse(call(() => polylineDistanceJson(flat(o.points), new Float64Array(o.point))));
+    case 'length': return call(() => polylineLength(flat(o.points)));
+    default: throw Object.assign(new Error(`unknown arch operation '${o.op}'`), { code: 'invalid-argument' });
+  }
+}
+
 async function reply(msg, work) {
   await ready.catch(() => {});
   let result;
@@ -419,6 +461,13 @@ self.onmessage = ({ data: msg }) => {
       break;
     case MSG.MEASURE:
       reply(msg, async () => measure(msg));
+      break;
+    case MSG.PANO:
+    case MSG.SECTIONS:
+      reply(msg, () => renderPano(msg));
+      break;
+    case MSG.ARCH:
+      reply(msg, async () => ({ results: msg.ops.map(archOp) }));
       break;
     case MSG.STATS:
       // Answered whatever the study generation: how much memory the engine holds (wasm memory never shrinks).

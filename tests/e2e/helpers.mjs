@@ -56,7 +56,7 @@ function recorder() {
   const matches = (e, type, since, match) =>
     e.index >= since && e.type === type && Object.entries(match ?? {}).every(([k, v]) => e.detail?.[k] === v);
   for (const type of ['lucent:ready', 'lucent:progress', 'lucent:rendered', 'lucent:loaded', 'lucent:error',
-    'lucent:layout', 'lucent:mpr-rendered', 'lucent:measurement']) {
+    'lucent:layout', 'lucent:mpr-rendered', 'lucent:measurement', 'lucent:pano-rendered']) {
     document.addEventListener(type, (ev) => {
       const e = { index: events.length, type, detail: ev.detail };
       events.push(e);

@@ -34,7 +34,8 @@ import { SeriesList } from './series-list.js';
 import { bindInput, handleKey } from './viewer-input.js';
 import { MprLayout, MEASURE_TOOLS, PANES } from './mpr.js';
 import { PanoLayout } from './pano.js';
-import { el } from './dom.js';
+import { el, watchDeviceSize } from './dom.js';
+import { LatestRun } from './latest.js';
 import { looksLikeShareLink, openShareLink } from './share-open.js';
 
 export { PRESETS };
@@ -89,7 +90,7 @@ export class LucentViewer extends HTMLElement {
     this._zoom = 1;
     this._overlays = true;
     this._tool = 'window';
-    this._rs = { seq: 0, busy: false, want: false, waiters: [] };
+    this._rs = new LatestRun((isCurrent) => this._renderOnce(isCurrent));
     this._resetStudyState();
     this._engine = new Engine({
       onMessage: (msg) => this._onMessage(msg),
@@ -114,9 +115,8 @@ export class LucentViewer extends HTMLElement {
     this._panY = 0;
     this._navigated = false;        // the user picked a slice while the study was loading
     this._lastDetail = null;
-    // Pending render promises of the old study resolve with null; a new render state starts.
-    for (const w of this._rs.waiters) w.resolve(null);
-    this._rs = { seq: 0, busy: false, want: false, waiters: [] };
+    // Pending render promises of the old study resolve with null; a render under way is dropped.
+    this._rs?.cancel();
   }
 
   static get observedAttributes() {
@@ -229,29 +229,14 @@ export class LucentViewer extends HTMLElement {
     this._root.replaceChildren(this._seriesList.element, stage);
 
     bindInput(this, this._viewport);
-    // Backing store = CSS size x devicePixelRatio, exactly (device-pixel-content-box), so zoom 1 is 1:1.
-    this._resizeObserver = new ResizeObserver((entries) => this._onResize(entries[0]));
-    try {
-      this._resizeObserver.observe(this.canvas, { box: 'device-pixel-content-box' });
-    } catch {
-      this._resizeObserver.observe(this.canvas);
-    }
+    this._resizeObserver = watchDeviceSize(this.canvas, (w, h) => this._onResize(w, h));
     this._showMessage('No study loaded. Drop a folder or DICOM files here.');
   }
 
-  _onResize(entry) {
-    // The device-pixel box is exact (no rounding guesswork) but under emulated zoom (headless
-    // deviceScaleFactor) it can report CSS pixels: use it only when it agrees with CSS size x DPR.
-    const box = entry.devicePixelContentBoxSize?.[0];
-    let w = Math.round(entry.contentRect.width * devicePixelRatio);
-    let h = Math.round(entry.contentRect.height * devicePixelRatio);
-    if (box && Math.abs(box.inlineSize - w) <= 2 && Math.abs(box.blockSize - h) <= 2) {
-      w = box.inlineSize;
-      h = box.blockSize;
-    }
+  _onResize(w, h) {
     if (w === this.canvas.width && h === this.canvas.height) return;
-    this.canvas.width = Math.max(1, w);
-    this.canvas.height = Math.max(1, h);
+    this.canvas.width = w;
+    this.canvas.height = h;
     if (this._fitMode) this._applyFit();
     this._draw();
     this._updateOverlays();
@@ -587,23 +572,14 @@ export class LucentViewer extends HTMLElement {
 
   // ---- rendering -------------------------------------------------------------------------------------------
 
-  // Coalescing: at most one render in flight; meanwhile only the newest requested state is kept. Every
-  // caller's promise resolves with the first render showing its state or a newer one.
+  // Coalescing (LatestRun): at most one render in flight; meanwhile only the newest requested state is kept.
+  // Every caller's promise resolves with the first render showing its state or a newer one.
   _requestRender() {
     if (this._seriesIndex < 0) return Promise.resolve(null);
-    const ticket = ++this._rs.seq;
-    const done = new Promise((resolve) => this._rs.waiters.push({ ticket, resolve }));
-    this._rs.want = true;
-    this._pump();
-    return done;
+    return this._rs.request();
   }
 
-  async _pump() {
-    const rs = this._rs;
-    if (rs.busy || !rs.want) return;
-    rs.want = false;
-    rs.busy = true;
-    const ticket = rs.seq;
+  async _renderOnce(isCurrent) {
     const reply = await this._ask({
       type: MSG.RENDER,
       series: this._seriesIndex,
@@ -611,20 +587,13 @@ export class LucentViewer extends HTMLElement {
       center: this._window?.center ?? null,
       width: this._window?.width ?? null,
     });
-    rs.busy = false;
-    if (rs !== this._rs) {               // the study was replaced meanwhile
+    if (!isCurrent()) {                  // the study was replaced meanwhile
       reply.bitmap?.close();
-      return;
+      return null;
     }
-    let result = null;
-    if (reply.ok) result = this._showFrame(reply);
-    else if (!reply.stale && reply.code !== 'engine-stopped') result = this._showRenderError(reply);
-    rs.waiters = rs.waiters.filter((w) => {
-      if (w.ticket > ticket) return true;
-      w.resolve(result);
-      return false;
-    });
-    this._pump();
+    if (reply.ok) return this._showFrame(reply);
+    if (!reply.stale && reply.code !== 'engine-stopped') return this._showRenderError(reply);
+    return null;
   }
 
   _showFrame(r) {
@@ -732,7 +701,7 @@ export class LucentViewer extends HTMLElement {
     if (this._seriesIndex < 0 || !Number.isFinite(i)) return Promise.resolve(null);
     const slice = clamp(Math.round(i), 0, Math.max(0, this._sliceCount - 1));
     this._navigated = true;
-    if (slice === this._slice && this._drawn?.slice === slice && !this._rs.busy && !this._rs.want) {
+    if (slice === this._slice && this._drawn?.slice === slice && !this._rs.pending) {
       return Promise.resolve(this._lastDetail);
     }
     this._slice = slice;
@@ -764,7 +733,7 @@ export class LucentViewer extends HTMLElement {
       await this._mpr.renderAll();
       return canvasBlob(canvas, type, quality);
     }
-    if (this._rs.busy || this._rs.want) await this._requestRender();
+    if (this._rs.pending) await this._requestRender();
     if (!this._bitmap) throw noImage('No image is shown.');
     if (view === 'viewport') return canvasBlob(this.canvas, type, quality);
     const c = new OffscreenCanvas(this._imgW, this._imgH);

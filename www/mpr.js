@@ -19,7 +19,8 @@
 // button's events on a pane first and return true when they take the gesture; drawOverlay(g, pane, view) draws
 // after the pane's own overlay; `panes` lists the panes still shown (the others are not rendered meanwhile).
 import { MSG } from './protocol.js';
-import { el } from './dom.js';
+import { el, watchDeviceSize } from './dom.js';
+import { LatestRun } from './latest.js';
 
 export const PANES = ['axial', 'coronal', 'sagittal'];
 const COLORS = { axial: '#4da3ff', coronal: '#3fd07a', sagittal: '#f0a35e' };
@@ -88,30 +89,16 @@ export class MprLayout {
       bitmap: null, drawnView: null,
       centerImage: null, mmPerPx: 1,
       slab: 0, mode: 'avg', window: null,
-      rs: { seq: 0, busy: false, want: false, waiters: [] },
       draft: null,
     };
-    const ro = new ResizeObserver((entries) => this._onResize(pane, entries[0]));
-    try {
-      ro.observe(canvas, { box: 'device-pixel-content-box' });
-    } catch {
-      ro.observe(canvas);
-    }
+    pane.rs = new LatestRun(() => this._renderPane(pane));
+    const ro = watchDeviceSize(canvas, (w, h) => this._onResize(pane, w, h));
     pane.ro = ro;
     this._bindPane(pane);
     return pane;
   }
 
-  _onResize(pane, entry) {
-    const box = entry.devicePixelContentBoxSize?.[0];
-    let w = Math.round(entry.contentRect.width * devicePixelRatio);
-    let h = Math.round(entry.contentRect.height * devicePixelRatio);
-    if (box && Math.abs(box.inlineSize - w) <= 2 && Math.abs(box.blockSize - h) <= 2) {
-      w = box.inlineSize;
-      h = box.blockSize;
-    }
-    w = Math.max(1, w);
-    h = Math.max(1, h);
+  _onResize(pane, w, h) {
     if (w === pane.canvas.width && h === pane.canvas.height) return;
     const fitted = pane.fitted;
     pane.canvas.width = pane.overlay.width = w;
@@ -328,19 +315,11 @@ export class MprLayout {
 
   _requestRender(pane) {
     if (!this.volume || (this.plugin?.panes && !this.plugin.panes.includes(pane.name))) return Promise.resolve(null);
-    const ticket = ++pane.rs.seq;
-    const done = new Promise((resolve) => pane.rs.waiters.push({ ticket, resolve }));
-    pane.rs.want = true;
-    this._pump(pane);
-    return done;
+    return pane.rs.request();
   }
 
-  async _pump(pane) {
-    const rs = pane.rs;
-    if (rs.busy || !rs.want) return;
-    rs.want = false;
-    rs.busy = true;
-    const ticket = rs.seq;
+  /** One render of a pane (see LatestRun): resolves with {pane, view, window, labels} or null. */
+  async _renderPane(pane) {
     const view = this.view(pane.name);
     const window = this.windowOf(pane.name);
     const reply = await this.viewer._ask({
@@ -348,7 +327,6 @@ export class MprLayout {
       view: [...view.center, ...view.right, ...view.down, view.width, view.height, view.pixel_mm, view.slab_mm],
       mode: view.mode, center: window.center, width: window.width,
     });
-    rs.busy = false;
     let result = null;
     if (reply.ok) {
       pane.bitmap?.close();
@@ -362,12 +340,7 @@ export class MprLayout {
     } else if (!reply.stale) {
       this.viewer._emit('lucent:error', { code: reply.code, message: reply.message, file: null });
     }
-    rs.waiters = rs.waiters.filter((w) => {
-      if (w.ticket > ticket) return true;
-      w.resolve(result);
-      return false;
-    });
-    this._pump(pane);
+    return result;
   }
 
   _draw(pane) {

@@ -20,7 +20,8 @@
 // cross-sections there; Canal: add a canal point; Distance: drag a distance, Shift+click: distance to the canal),
 // right drag = window/level, middle drag = pan, Ctrl+wheel = zoom, wheel / arrow keys = move the cross-sections.
 import { MSG } from './protocol.js';
-import { el } from './dom.js';
+import { el, watchDeviceSize } from './dom.js';
+import { LatestRun } from './latest.js';
 
 const COLORS = { pano: '#c79bff', sections: '#5ed0d0' };
 const ARCH = '#ff7ad9';
@@ -117,7 +118,7 @@ export class PanoLayout {
     this.active = false;
     this._volume = null;
     this._reset();
-    this._geo = { seq: 0, busy: false, want: false, waiters: [] };
+    this._geo = new LatestRun(() => this._computeGeometry());
     this.element = el('div', 'lv-pano');
     this.axialSlot = el('div', 'lv-pano-axial');
     this.panes = { pano: this._makePane('pano', 'Panoramic'), sections: this._makePane('sections', 'Cross-sections') };
@@ -214,30 +215,16 @@ export class PanoLayout {
       ctx: canvas.getContext('2d', { alpha: false }),
       octx: overlay.getContext('2d'),
       bitmap: null, drawn: null, planes: null, x0: 0,
-      rs: { seq: 0, busy: false, want: false, waiters: [] },
       draft: null,
     };
-    const ro = new ResizeObserver((entries) => this._onResize(pane, entries[0]));
-    try {
-      ro.observe(canvas, { box: 'device-pixel-content-box' });
-    } catch {
-      ro.observe(canvas);
-    }
+    pane.rs = new LatestRun(() => this._renderPane(pane));
+    const ro = watchDeviceSize(canvas, (w, h) => this._onResize(pane, w, h));
     pane.ro = ro;
     this._bindPane(pane);
     return pane;
   }
 
-  _onResize(pane, entry) {
-    const box = entry.devicePixelContentBoxSize?.[0];
-    let w = Math.round(entry.contentRect.width * devicePixelRatio);
-    let h = Math.round(entry.contentRect.height * devicePixelRatio);
-    if (box && Math.abs(box.inlineSize - w) <= 2 && Math.abs(box.blockSize - h) <= 2) {
-      w = box.inlineSize;
-      h = box.blockSize;
-    }
-    w = Math.max(1, w);
-    h = Math.max(1, h);
+  _onResize(pane, w, h) {
     if (w === pane.canvas.width && h === pane.canvas.height) return;
     pane.canvas.width = pane.overlay.width = w;
     pane.canvas.height = pane.overlay.height = h;
@@ -631,25 +618,16 @@ export class PanoLayout {
 
   /** The arch or trough changed: new curves from the core, then every pane. */
   _invalidate() {
-    const g = this._geo;
-    g.seq++;
-    g.want = true;
-    this._geoPump();
+    this._geo.request();
     return this.renderAll();
   }
 
   _geometry() {
-    const g = this._geo;
-    if (!g.busy && !g.want) return Promise.resolve();
-    return new Promise((resolve) => g.waiters.push({ ticket: g.seq, resolve }));
+    return this._geo.settled();
   }
 
-  async _geoPump() {
-    const g = this._geo;
-    if (g.busy || !g.want) return;
-    g.want = false;
-    g.busy = true;
-    const ticket = g.seq;
+  /** The focal curves and the canal points' (s, h) from the core (one run of this._geo). */
+  async _computeGeometry() {
     if (this.arch.points.length >= 2 && this.mpr.volume) {
       const arch = this._archJson();
       const shift = this.shift;
@@ -665,14 +643,13 @@ export class PanoLayout {
         this.curve = shift ? results[1] : results[0];
         if (canalPoints.length) results.at(-1).forEach(([s, h, d], k) => Object.assign(canalPoints[k], { s, h, d }));
         for (const c of this.canals) c.points.sort((a, b) => a.s - b.s);
-      } else if (ticket === g.seq) {
+      } else if (!this._geo.want) {
         this._geoError = true;
         this.curve = this.archCurve = null;
       }
     } else {
       this.curve = this.archCurve = null;
     }
-    g.busy = false;
     if (this.curve) {
       const L = this.curve.length_mm;
       this.sections.at_mm = Number.isFinite(this.sections.at_mm) ? clamp(this.sections.at_mm, 0, L) : L / 2;
@@ -681,12 +658,7 @@ export class PanoLayout {
     this._syncPanel();
     this._renderList();
     this._redrawOverlays();
-    g.waiters = g.waiters.filter((w) => {
-      if (w.ticket > ticket) return true;
-      w.resolve();
-      return false;
-    });
-    this._geoPump();
+    return null;
   }
 
   _fitPano() {
@@ -718,19 +690,11 @@ export class PanoLayout {
       this._drawEmpty(pane);
       return Promise.resolve(null);
     }
-    const ticket = ++pane.rs.seq;
-    const done = new Promise((resolve) => pane.rs.waiters.push({ ticket, resolve }));
-    pane.rs.want = true;
-    this._pump(pane);
-    return done;
+    return pane.rs.request();
   }
 
-  async _pump(pane) {
-    const rs = pane.rs;
-    if (rs.busy || !rs.want) return;
-    rs.want = false;
-    rs.busy = true;
-    const ticket = rs.seq;
+  /** One render of the panoramic or the strip (see LatestRun): resolves with its details or null. */
+  async _renderPane(pane) {
     const window = { ...this.mpr.window };
     let reply = null;
     let drawn = null;
@@ -748,7 +712,6 @@ export class PanoLayout {
           params: [p.at_mm, p.spacing_mm, p.count, p.tile_width, p.tile_height, p.pixel_mm, p.center_h, p.shift_mm, p.slab_mm] });
       }
     }
-    rs.busy = false;
     let result = null;
     if (reply?.ok) {
       pane.bitmap?.close();
@@ -768,12 +731,7 @@ export class PanoLayout {
       this._setStatus(reply.message);
       this.viewer._emit('lucent:error', { code: reply.code, message: reply.message, file: null });
     }
-    rs.waiters = rs.waiters.filter((w) => {
-      if (w.ticket > ticket) return true;
-      w.resolve(result);
-      return false;
-    });
-    this._pump(pane);
+    return result;
   }
 
   _drawEmpty(pane) {

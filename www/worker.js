@@ -1,7 +1,7 @@
 // The wasm lives here, never on the main thread: reading, parsing and decoding a study can take seconds and
 // the page must keep scrolling and windowing meanwhile. One Library per loaded study ("generation").
 import init, {
-  Library, Pane, PanoPane, version, planeLabelsJson, distanceMm, angleDeg,
+  Library, Pane, version, planeLabelsJson, distanceMm, angleDeg,
   archCurveJson, panoToWorld, worldToPano, sectionPlanes, polylineDistanceJson, polylineLength,
 } from './pkg/viewer_wasm.js';
 import { MSG, flattenTree } from './protocol.js';
@@ -384,11 +384,11 @@ function measure(msg) {
 
 // ---- dental (panoramic and cross-sections along the arch) ---------------------------------------------------
 
-const panoPanes = new Map();    // 'pano' | 'sections' -> PanoPane
+const panoPanes = new Map();    // 'pano' | 'sections' -> Pane
 
 async function renderPano(msg) {
   const key = msg.type === MSG.PANO ? 'pano' : 'sections';
-  if (!panoPanes.has(key)) panoPanes.set(key, call(() => new PanoPane()));
+  if (!panoPanes.has(key)) panoPanes.set(key, call(() => new Pane()));
   const pane = panoPanes.get(key);
   let planes = null;
   if (key === 'pano') {

@@ -59,7 +59,7 @@ try {
     for (const f of files) lib.addFile(f, new Uint8Array(await (await fetch(`./__bench__/${encodeURIComponent(f)}`)).arrayBuffer()));
     const summary = JSON.parse(lib.buildVolume(0, 2 ** 31, 1));
     const length = JSON.parse(mod.archCurveJson(arch, 0, 1)).length_mm;
-    const pane = new mod.PanoPane();
+    const pane = new mod.Pane();
     const time = (render) => {
       render();                                                     // warm-up (and buffer allocation)
       const xs = [];

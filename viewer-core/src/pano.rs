@@ -1200,36 +1200,8 @@ mod tests {
     /// an anisotropic grid, or sheared along y when `tilt_deg` is not 0 (so the fast path cannot apply).
     fn volume_of(dims: [usize; 3], tilt_deg: f64, f: impl Fn([f64; 3]) -> f32) -> Volume {
         let (s, c) = tilt_deg.to_radians().sin_cos();
-        let mut v = Volume {
-            dims,
-            spacing: [0.5, 0.6, 0.7],
-            origin: [-12.0, -14.0, -10.0],
-            axes: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, s, c]],
-            voxels: VoxelSlices::F32(Vec::new()),
-            slope: 1.0,
-            intercept: 0.0,
-            invert: false,
-            modality: "CT".into(),
-            default_window: Window {
-                center: 0.0,
-                width: 100.0,
-            },
-            warnings: vec![],
-        };
-        let slices = (0..dims[2])
-            .map(|k| {
-                let mut out = Vec::with_capacity(dims[0] * dims[1]);
-                for j in 0..dims[1] {
-                    for i in 0..dims[0] {
-                        out.push(f(v.voxel_to_world([i as f64, j as f64, k as f64])));
-                    }
-                }
-                out
-            })
-            .collect();
-        v.voxels = VoxelSlices::F32(slices);
-        v.validate().expect("valid test volume");
-        v
+        let axes = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, s, c]];
+        crate::volume::test_volume(dims, [0.5, 0.6, 0.7], axes, [-12.0, -14.0, -10.0], f)
     }
 
     /// A small U-shaped arch (a parabola, drawn left to right on purpose: the curve must turn it round).

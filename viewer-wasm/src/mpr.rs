@@ -154,12 +154,13 @@ impl Library {
     }
 }
 
-/// One MPR pane: its own RGBA buffer (reused across renders) and reslice scratch space.
+/// One pane (MPR, panoramic or cross-section strip): its own RGBA buffer (reused across renders) and reslice
+/// scratch space.
 #[wasm_bindgen]
 #[derive(Default)]
 pub struct Pane {
-    rgba: RgbaImage,
-    scratch: Vec<f32>,
+    pub(crate) rgba: RgbaImage,
+    pub(crate) scratch: Vec<f32>,
 }
 
 #[wasm_bindgen]

@@ -5,10 +5,10 @@
 //! (`{"points": [[x,y,z], ...], "up": [x,y,z]}` or a saved dental file holding one under "arch").
 
 use viewer_core::pano::{self, Arch, Curve, PanoView, Sections};
-use viewer_core::{Error, RgbaImage, Window};
+use viewer_core::{Error, Window};
 use wasm_bindgen::prelude::*;
 
-use crate::mpr::{mode_from, vec3};
+use crate::mpr::{mode_from, vec3, Pane};
 use crate::{js_error, json, Library};
 
 fn curve_of(arch_json: &str, shift_mm: f64) -> Result<Curve, Error> {
@@ -142,7 +142,7 @@ pub fn world_to_pano(arch_json: &str, shift_mm: f64, point: &[f64]) -> Result<Ve
     run().map_err(js_error)
 }
 
-/// The planes of a strip of cross-sections (params as in `PanoPane.renderSections`): 9 numbers per section
+/// The planes of a strip of cross-sections (params as in `Pane.renderSections`): 9 numbers per section
 /// (centre, right, down); NaN for a section whose position is off the curve.
 #[wasm_bindgen(js_name = sectionPlanes)]
 pub fn section_planes(arch_json: &str, params: &[f64]) -> Result<Vec<f64>, JsValue> {
@@ -180,21 +180,9 @@ pub fn polyline_length(points: &[f64]) -> Result<f64, JsValue> {
         .map_err(js_error)
 }
 
-/// The panoramic or the cross-section strip of a dental layout: one RGBA buffer, reused across renders.
+/// The panoramic and the cross-section strip render into a [`Pane`] like an MPR view (one pane each).
 #[wasm_bindgen]
-#[derive(Default)]
-pub struct PanoPane {
-    rgba: RgbaImage,
-    scratch: Vec<f32>,
-}
-
-#[wasm_bindgen]
-impl PanoPane {
-    #[wasm_bindgen(constructor)]
-    pub fn new() -> PanoPane {
-        PanoPane::default()
-    }
-
+impl Pane {
     /// Renders a panoramic: `view` = `[center_s, center_h, width, height, pixel_mm, shift_mm, slab_mm]`,
     /// `mode` = avg | mip | minip, window in modality units.
     #[wasm_bindgen(js_name = renderPano)]
@@ -261,23 +249,5 @@ impl PanoPane {
             )
         };
         run().map_err(js_error)
-    }
-
-    #[wasm_bindgen(js_name = rgbaPtr)]
-    pub fn rgba_ptr(&self) -> *const u8 {
-        self.rgba.data.as_ptr()
-    }
-
-    #[wasm_bindgen(js_name = rgbaLen)]
-    pub fn rgba_len(&self) -> usize {
-        self.rgba.data.len()
-    }
-
-    pub fn width(&self) -> u32 {
-        self.rgba.width
-    }
-
-    pub fn height(&self) -> u32 {
-        self.rgba.height
     }
 }

@@ -349,6 +349,47 @@ impl Volume {
     }
 }
 
+/// A test volume on any grid whose modality value at voxel (i, j, k) is `f(world)` (unit tests of the reslicers).
+#[cfg(test)]
+pub(crate) fn test_volume(
+    dims: [usize; 3],
+    spacing: [f64; 3],
+    axes: [[f64; 3]; 3],
+    origin: [f64; 3],
+    f: impl Fn([f64; 3]) -> f32,
+) -> Volume {
+    let mut v = Volume {
+        dims,
+        spacing,
+        origin,
+        axes,
+        voxels: VoxelSlices::F32(Vec::new()),
+        slope: 1.0,
+        intercept: 0.0,
+        invert: false,
+        modality: "CT".into(),
+        default_window: Window {
+            center: 0.0,
+            width: 100.0,
+        },
+        warnings: vec![],
+    };
+    let slices = (0..dims[2])
+        .map(|k| {
+            let mut s = Vec::with_capacity(dims[0] * dims[1]);
+            for j in 0..dims[1] {
+                for i in 0..dims[0] {
+                    s.push(f(v.voxel_to_world([i as f64, j as f64, k as f64])));
+                }
+            }
+            s
+        })
+        .collect();
+    v.voxels = VoxelSlices::F32(slices);
+    v.validate().expect("valid test volume");
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use viewer_core::mpr::{render, reslice, Plane, SlabMode, View};
+use viewer_core::pano::{render_pano, render_sections, Arch, PanoView, Sections};
 use viewer_core::volume::{Volume, VoxelSlices};
 use viewer_core::{RgbaImage, Window};
 
@@ -88,6 +89,57 @@ fn benches(c: &mut Criterion) {
     let thin = view(oblique, 0.0, SlabMode::Average);
     group.bench_function("oblique thin + window to RGBA", |b| {
         b.iter(|| render(&v, &thin, window, &mut out, &mut image).expect("render"))
+    });
+    group.finish();
+
+    // Dental: the phantom's arch (x = 30t, y = -44 + 0.04x^2 at z = -40; tests/bench/pano.mjs times the same in
+    // Chromium), a 1024x512 panoramic with a 10 mm slab and a strip of 20 cross-sections of 128x128.
+    let arch = Arch {
+        points: (0..9)
+            .map(|i| {
+                let x = 30.0 * (-1.0 + f64::from(i) / 4.0);
+                [x, -44.0 + 0.04 * x * x, -40.0]
+            })
+            .collect(),
+        up: [0.0, 0.0, 1.0],
+    };
+    let curve = arch.curve(0.0).expect("curve");
+    let length = curve.length();
+    let mut group = c.benchmark_group("dental 512^3 i16");
+    group.sample_size(10);
+    for (name, slab_mm, mode) in [
+        ("panoramic 1024x512 10 mm avg", 10.0, SlabMode::Average),
+        ("panoramic 1024x512 10 mm MIP", 10.0, SlabMode::Mip),
+        ("panoramic 1024x512 thin", 0.0, SlabMode::Average),
+    ] {
+        let pano = PanoView {
+            center_s: length / 2.0,
+            center_h: 0.0,
+            width: 1024,
+            height: 512,
+            pixel_mm: length / 1024.0,
+            slab_mm,
+            mode,
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| render_pano(&v, &curve, &pano, window, &mut out, &mut image).expect("pano"))
+        });
+    }
+    let sections = Sections {
+        at_mm: length / 2.0,
+        spacing_mm: 2.0,
+        count: 20,
+        tile_width: 128,
+        tile_height: 128,
+        pixel_mm: 40.0 / 128.0,
+        center_h: 0.0,
+        slab_mm: 0.0,
+        mode: SlabMode::Average,
+    };
+    group.bench_function("20 cross-sections 128x128 thin", |b| {
+        b.iter(|| {
+            render_sections(&v, &curve, &sections, window, &mut out, &mut image).expect("sections")
+        })
     });
     group.finish();
 }

@@ -218,6 +218,9 @@ export interface PanoLayout {
   /** The pane with its overlays (scale, labels, ticks, canal, measurements), as exported by the PNG buttons. */
   composite(pane: 'pano' | 'sections', type?: string): Promise<Blob>;
   save(): void;
+  /** One pane fills the layout (the same name again, or null, restores the grid); double-click does it too. */
+  maximize(pane: 'axial' | 'pano' | 'sections' | null): void;
+  readonly maximized: 'axial' | 'pano' | 'sections' | null;
 }
 
 export interface LucentViewerEventMap {

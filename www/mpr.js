@@ -15,7 +15,7 @@
 // Ctrl+wheel = zoom at the cursor, double-click = maximise / restore.
 //
 // Another layout (the dental one, pano.js) may attach a plugin: `this.plugin = {panes, pointerdown, pointermove,
-// pointerup, keydown, drawOverlay, windowChanged}` (all optional). pointer*(name, world, e) get a plain left
+// pointerup, keydown, dblclick, drawOverlay, windowChanged}` (all optional; dblclick(name) returns true when handled). pointer*(name, world, e) get a plain left
 // button's events on a pane first and return true when they take the gesture; drawOverlay(g, pane, view) draws
 // after the pane's own overlay; `panes` lists the panes still shown (the others are not rendered meanwhile).
 import { MSG } from './protocol.js';
@@ -599,7 +599,9 @@ export class MprLayout {
     });
     cell.addEventListener('contextmenu', (e) => e.preventDefault());
     cell.addEventListener('auxclick', (e) => e.preventDefault());
-    cell.addEventListener('dblclick', () => this.maximize(name));
+    cell.addEventListener('dblclick', () => {
+      if (!this.plugin?.dblclick?.(name)) this.maximize(name);
+    });
     cell.addEventListener('wheel', (e) => {
       if (!this.volume) return;
       e.preventDefault();

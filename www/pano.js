@@ -19,6 +19,7 @@
 // drag moves one, Alt+click or Delete removes one. Panoramic / sections: left click = the tool (default: move the
 // cross-sections there; Canal: add a canal point; Distance: drag a distance, Shift+click: distance to the canal),
 // right drag = window/level, middle drag = pan, Ctrl+wheel = zoom, wheel / arrow keys = move the cross-sections.
+// Double-click (any pane, the axial one too) = maximise / restore, unless Arch, Canal or Distance is on.
 import { MSG } from './protocol.js';
 import { el, watchDeviceSize } from './dom.js';
 import { LatestRun } from './latest.js';
@@ -116,6 +117,7 @@ export class PanoLayout {
     this.viewer = viewer;
     this.mpr = mpr;
     this.active = false;
+    this.maximized = null;          // 'axial' | 'pano' | 'sections' filling the layout, or null
     this._volume = null;
     this._reset();
     this._geo = new LatestRun(() => this._computeGeometry());
@@ -132,6 +134,7 @@ export class PanoLayout {
       pointerup: () => { this._dragging = -1; },
       keydown: (name, e) => this._archKey(e),
       drawOverlay: (g, pane, view) => pane.name === 'axial' && this._drawAxial(g, view),
+      dblclick: (name) => this._dblclick(name),
       windowChanged: () => this._renderPanes(),
     };
     this._onMeasurement = () => this._renderList();
@@ -168,8 +171,22 @@ export class PanoLayout {
     this.viewer.addEventListener('lucent:measurement', this._onMeasurement);
   }
 
+  /** Shows one pane ('axial' | 'pano' | 'sections') over the whole layout, or all again (null or the same one). */
+  maximize(name) {
+    this.maximized = name && this.maximized !== name ? name : null;
+    this.element.dataset.maximized = this.maximized ?? '';
+  }
+
+  /** A double-click maximises or restores a pane, unless a tool that places points is on (two clicks = two points). */
+  _dblclick(name) {
+    if (['arch', 'canal', 'distance'].includes(this.viewer.tool)) return false;
+    this.maximize(name);
+    return true;
+  }
+
   /** Gives the axial pane back to the MPR grid. */
   detach() {
+    this.maximize(null);
     this.active = false;
     this.mpr.plugin = null;
     const cell = this.mpr.panes.axial.cell;
@@ -1301,6 +1318,7 @@ export class PanoLayout {
     });
     cell.addEventListener('contextmenu', (e) => e.preventDefault());
     cell.addEventListener('auxclick', (e) => e.preventDefault());
+    cell.addEventListener('dblclick', () => this._dblclick(pane.name));
     cell.addEventListener('wheel', (e) => {
       if (!this._ready()) return;
       e.preventDefault();

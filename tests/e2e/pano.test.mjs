@@ -443,6 +443,28 @@ test('Dental editing: arch points added at the ends, inserted, dragged, deleted;
     await page.keyboard.up('Control');
     const v2 = await viewerCall(page, () => document.querySelector('lucent-viewer').pano.view());
     assert.ok(v2.pixel_mm < v1.pixel_mm, 'zoomed in');
+    // Double-click maximises the panoramic over the whole layout (re-rendered at its new size) and restores it.
+    const size = () => page.evaluate(() => {
+      const c = window.__lucent.query('.lv-pane-pano canvas');
+      return [c.width, c.height, c.checkVisibility()];
+    });
+    const before = await size();
+    const widthIs = (test, w) => page.waitForFunction(([test, w]) => {
+      const c = window.__lucent.query('.lv-pane-pano canvas').width;
+      return test === 'above' ? c > w : c === w;
+    }, [test, w]);
+    await page.mouse.dblclick(x, y);
+    assert.equal(await viewerCall(page, () => document.querySelector('lucent-viewer').pano.maximized), 'pano');
+    await widthIs('above', before[0] * 1.3);
+    await settle(page);
+    const big = await size();
+    assert.ok(big[0] > before[0] * 1.3 && big[1] > before[1] * 1.5, `maximised ${before} -> ${big}`);
+    assert.equal(await viewerCall(page, () => document.querySelector('lucent-viewer').pano.view().width), big[0]);
+    assert.equal(await page.evaluate(() => window.__lucent.query('.lv-pane-sections').checkVisibility()), false);
+    await page.mouse.dblclick(x, y);
+    await widthIs('equal', before[0]);
+    await settle(page);
+    assert.deepEqual(await size(), before, 'restored');
 
     // Canal tool on a cross-section: the point under the cursor on that tile's plane.
     await page.click('lucent-viewer .lv-toolbar [data-tool="canal"]');

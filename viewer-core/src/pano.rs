@@ -151,6 +151,34 @@ fn catmull_rom(p: [[f64; 3]; 4], u: f64) -> [f64; 3] {
     mix(b1, b2, t1, t2)
 }
 
+/// Walks a polyline's cumulative arc lengths (`cum[0] = 0`, at least two entries) by growing arc length: the
+/// segment holding `s` and the fraction along it.
+struct ArcWalk<'a> {
+    cum: &'a [f64],
+    seg: usize,
+}
+
+impl<'a> ArcWalk<'a> {
+    fn new(cum: &'a [f64]) -> Self {
+        ArcWalk { cum, seg: 0 }
+    }
+
+    fn at(&mut self, s: f64) -> (usize, f64) {
+        let cum = self.cum;
+        while self.seg + 2 < cum.len() && cum[self.seg + 1] < s {
+            self.seg += 1;
+        }
+        let seg = self.seg;
+        let span = cum[seg + 1] - cum[seg];
+        let f = if span > 0.0 {
+            ((s - cum[seg]) / span).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        (seg, f)
+    }
+}
+
 impl Curve {
     fn new(arch: &Arch, shift_mm: f64) -> Result<Curve, Error> {
         if arch.points.len() < 2 || arch.points.len() > MAX_POINTS {
@@ -250,18 +278,10 @@ impl Curve {
         let count = (acc / CURVE_STEP_MM).ceil() as usize;
         let step = acc / count as f64;
         let mut samples = Vec::with_capacity(count + 1);
-        let mut seg = 0;
+        let mut walk = ArcWalk::new(&cum);
         for k in 0..=count {
             let s = (k as f64 * step).min(acc);
-            while seg + 2 < cum.len() && cum[seg + 1] < s {
-                seg += 1;
-            }
-            let span = cum[seg + 1] - cum[seg];
-            let f = if span > 0.0 {
-                ((s - cum[seg]) / span).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
+            let (seg, f) = walk.at(s);
             let point = lerp3(focal[seg], focal[seg + 1], f);
             let normal = unit(lerp3(normals[seg], normals[seg + 1], f)).unwrap_or(normals[seg]);
             samples.push(CurveSample {
@@ -996,18 +1016,9 @@ pub fn propose_arch(
         cum.push(last + len3(sub(w[1], w[0])));
     }
     let mut points = Vec::with_capacity(count);
-    let mut seg = 0;
+    let mut walk = ArcWalk::new(&cum);
     for i in 0..count {
-        let s = length * i as f64 / (count - 1) as f64;
-        while seg + 2 < cum.len() && cum[seg + 1] < s {
-            seg += 1;
-        }
-        let span = cum[seg + 1] - cum[seg];
-        let f = if span > 0.0 {
-            ((s - cum[seg]) / span).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let (seg, f) = walk.at(length * i as f64 / (count - 1) as f64);
         points.push(lerp3(smooth[seg], smooth[seg + 1], f));
     }
     if points[points.len() - 1][0] < points[0][0] {

@@ -9,114 +9,77 @@
 //
 // Clock: performance.now() in the page around the wasm calls only (files are fetched first, outside the timing;
 // parsing them is timed separately from building the volume).
-import { chromium } from 'playwright-core';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+
+import { withBenchPage } from './support.mjs';
 
 const GOALS = { obliqueMs: 4, mip20Ms: 40, buildMs: 1500, peakRatio: 1.25 };
 const REPEAT = 15;
 
-function required(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`mpr.mjs: ${name} is not set (run it through \`cargo xtask bench mpr\`)`);
-    process.exit(2);
+const result = await withBenchPage('mpr.mjs', (page, files) => page.evaluate(async ({ files, REPEAT }) => {
+  const mod = await import('./pkg/viewer_wasm.js');
+  const wasm = await mod.default({ module_or_path: new URL('./pkg/viewer_wasm_bg.wasm', location.href) });
+  const memory = () => wasm.memory.buffer.byteLength;
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+  // Memory bandwidth of this page: copy 256 MiB between two typed arrays (read + write).
+  const a = new Uint8Array(256 << 20).fill(1);
+  const b = new Uint8Array(256 << 20);
+  const copies = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    b.set(a);
+    copies.push(performance.now() - t);
   }
-  return value;
-}
+  const bandwidth = (2 * a.length) / (median(copies) / 1000);   // bytes per second, read + write
 
-const baseUrl = required('LUCENT_BASE_URL').replace(/\/?$/, '/');
-const benchDir = path.resolve(required('BENCH_DIR'));
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const { files } = JSON.parse(await readFile(path.join(benchDir, 'index.json'), 'utf8'));
+  const bytes = [];
+  for (const f of files) bytes.push(new Uint8Array(await (await fetch(`./__bench__/${encodeURIComponent(f)}`)).arrayBuffer()));
+  const fileBytes = bytes.reduce((n, x) => n + x.length, 0);
+  const memStart = memory();
+  const lib = new mod.Library();
+  let t = performance.now();
+  for (let i = 0; i < bytes.length; i++) {
+    lib.addFile(files[i], bytes[i]);
+    bytes[i] = null;                                               // JS drops its copy: only wasm holds it
+  }
+  const parseMs = performance.now() - t;
+  const memAfterParse = memory();
+  t = performance.now();
+  const summary = JSON.parse(lib.buildVolume(0, 2 ** 31, 1));
+  const buildMs = performance.now() - t;
+  const memPeak = memory();
 
-const profile = await mkdtemp(path.join(tmpdir(), 'lucent-bench-mpr-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--js-flags=--max-old-space-size=4096'],
-});
-let result;
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  // The series is served under a same-origin path by the test itself (the app server serves www/ only).
-  await page.route('**/__bench__/**', async (route) => {
-    const name = decodeURIComponent(new URL(route.request().url()).pathname.split('/__bench__/')[1]);
-    if (!files.includes(name)) return route.fulfill({ status: 404 });
-    return route.fulfill({ status: 200, body: await readFile(path.join(benchDir, name)), contentType: 'application/dicom' });
-  });
-  await page.goto(`${baseUrl}?nodemo`);
-  result = await page.evaluate(async ({ files, REPEAT }) => {
-    const mod = await import('./pkg/viewer_wasm.js');
-    const wasm = await mod.default({ module_or_path: new URL('./pkg/viewer_wasm_bg.wasm', location.href) });
-    const memory = () => wasm.memory.buffer.byteLength;
-    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-    // Memory bandwidth of this page: copy 256 MiB between two typed arrays (read + write).
-    const a = new Uint8Array(256 << 20).fill(1);
-    const b = new Uint8Array(256 << 20);
-    const copies = [];
-    for (let i = 0; i < 5; i++) {
-      const t = performance.now();
-      b.set(a);
-      copies.push(performance.now() - t);
+  const pane = new mod.Pane();
+  const c = summary.center;
+  const s30 = Math.sin(Math.PI / 6);
+  const c30 = Math.cos(Math.PI / 6);
+  // oblique: rotated 30 degrees about the patient x axis, then 20 degrees about z
+  const rz = (v, g) => [v[0] * Math.cos(g) - v[1] * Math.sin(g), v[0] * Math.sin(g) + v[1] * Math.cos(g), v[2]];
+  const obliqueRight = rz([1, 0, 0], Math.PI / 9);
+  const obliqueDown = rz([0, c30, s30], Math.PI / 9);
+  const view = (right, down, slab) => new Float64Array([...c, ...right, ...down, 512, 512, 160 / 512, slab]);
+  const time = (v, mode) => {
+    pane.render(lib, 0, v, mode, 1000, 3000);                     // warm-up (and buffer allocation)
+    const xs = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const t0 = performance.now();
+      pane.render(lib, 0, v, mode, 1000, 3000);
+      xs.push(performance.now() - t0);
     }
-    const bandwidth = (2 * a.length) / (median(copies) / 1000);   // bytes per second, read + write
-
-    const bytes = [];
-    for (const f of files) bytes.push(new Uint8Array(await (await fetch(`./__bench__/${encodeURIComponent(f)}`)).arrayBuffer()));
-    const fileBytes = bytes.reduce((n, x) => n + x.length, 0);
-    const memStart = memory();
-    const lib = new mod.Library();
-    let t = performance.now();
-    for (let i = 0; i < bytes.length; i++) {
-      lib.addFile(files[i], bytes[i]);
-      bytes[i] = null;                                               // JS drops its copy: only wasm holds it
-    }
-    const parseMs = performance.now() - t;
-    const memAfterParse = memory();
-    t = performance.now();
-    const summary = JSON.parse(lib.buildVolume(0, 2 ** 31, 1));
-    const buildMs = performance.now() - t;
-    const memPeak = memory();
-
-    const pane = new mod.Pane();
-    const c = summary.center;
-    const s30 = Math.sin(Math.PI / 6);
-    const c30 = Math.cos(Math.PI / 6);
-    // oblique: rotated 30 degrees about the patient x axis, then 20 degrees about z
-    const rz = (v, g) => [v[0] * Math.cos(g) - v[1] * Math.sin(g), v[0] * Math.sin(g) + v[1] * Math.cos(g), v[2]];
-    const obliqueRight = rz([1, 0, 0], Math.PI / 9);
-    const obliqueDown = rz([0, c30, s30], Math.PI / 9);
-    const view = (right, down, slab) => new Float64Array([...c, ...right, ...down, 512, 512, 160 / 512, slab]);
-    const time = (v, mode) => {
-      pane.render(lib, 0, v, mode, 1000, 3000);                     // warm-up (and buffer allocation)
-      const xs = [];
-      for (let i = 0; i < REPEAT; i++) {
-        const t0 = performance.now();
-        pane.render(lib, 0, v, mode, 1000, 3000);
-        xs.push(performance.now() - t0);
-      }
-      return { median: median(xs), min: Math.min(...xs) };
-    };
-    const timings = {
-      axialMs: time(view([1, 0, 0], [0, 1, 0], 0), 'avg'),
-      obliqueMs: time(view(obliqueRight, obliqueDown, 0), 'avg'),
-      mip20AxialMs: time(view([1, 0, 0], [0, 1, 0], 20), 'mip'),
-      mip20ObliqueMs: time(view(obliqueRight, obliqueDown, 20), 'mip'),
-    };
-    return {
-      summary: { dims: summary.dims, spacing: summary.spacing, dtype: summary.dtype, voxel_bytes: summary.voxel_bytes },
-      fileBytes, parseMs, buildMs, memStart, memAfterParse, memPeak, bandwidth, timings,
-    };
-  }, { files, REPEAT });
-} finally {
-  await context.close();
-  await rm(profile, { recursive: true, force: true });
-}
+    return { median: median(xs), min: Math.min(...xs) };
+  };
+  const timings = {
+    axialMs: time(view([1, 0, 0], [0, 1, 0], 0), 'avg'),
+    obliqueMs: time(view(obliqueRight, obliqueDown, 0), 'avg'),
+    mip20AxialMs: time(view([1, 0, 0], [0, 1, 0], 20), 'mip'),
+    mip20ObliqueMs: time(view(obliqueRight, obliqueDown, 20), 'mip'),
+  };
+  return {
+    summary: { dims: summary.dims, spacing: summary.spacing, dtype: summary.dtype, voxel_bytes: summary.voxel_bytes },
+    fileBytes, parseMs, buildMs, memStart, memAfterParse, memPeak, bandwidth, timings,
+  };
+}, { files, REPEAT }));
 
 const mib = (n) => (n / 2 ** 20).toFixed(0);
 const voxelBytes = result.summary.voxel_bytes;

@@ -3,27 +3,12 @@
 // with a 10 mm slab (average and MIP) and thin, and a strip of 20 cross-sections (128x128 each, 40 mm, thin and
 // with a 2 mm slab). Every time is the median of REPEAT renders after a warm-up, including the window to RGBA.
 // Run by `cargo xtask bench pano`, which sets LUCENT_BASE_URL, BENCH_DIR, CHROMIUM and BENCH_RESULT (optional).
-import { chromium } from 'playwright-core';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+
+import { withBenchPage } from './support.mjs';
 
 const GOALS = { panoMs: 50, sectionsMs: 20 };
 const REPEAT = 15;
-
-function required(name) {
-  const value = process.env[name];
-  if (!value) {
-    console.error(`pano.mjs: ${name} is not set (run it through \`cargo xtask bench pano\`)`);
-    process.exit(2);
-  }
-  return value;
-}
-
-const baseUrl = required('LUCENT_BASE_URL').replace(/\/?$/, '/');
-const benchDir = path.resolve(required('BENCH_DIR'));
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-const { files } = JSON.parse(await readFile(path.join(benchDir, 'index.json'), 'utf8'));
 
 // The phantom's arch (viewer-core/src/phantom.rs: x = 30t, y = -44 + 0.04x^2), clicked at 9 points at z = -40.
 const arch = JSON.stringify({
@@ -34,62 +19,41 @@ const arch = JSON.stringify({
   up: [0, 0, 1],
 });
 
-const profile = await mkdtemp(path.join(tmpdir(), 'lucent-bench-pano-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--js-flags=--max-old-space-size=4096'],
-});
-let result;
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  await page.route('**/__bench__/**', async (route) => {
-    const name = decodeURIComponent(new URL(route.request().url()).pathname.split('/__bench__/')[1]);
-    if (!files.includes(name)) return route.fulfill({ status: 404 });
-    return route.fulfill({ status: 200, body: await readFile(path.join(benchDir, name)), contentType: 'application/dicom' });
-  });
-  await page.goto(`${baseUrl}?nodemo`);
-  result = await page.evaluate(async ({ files, REPEAT, arch }) => {
-    const mod = await import('./pkg/viewer_wasm.js');
-    await mod.default({ module_or_path: new URL('./pkg/viewer_wasm_bg.wasm', location.href) });
-    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const lib = new mod.Library();
-    for (const f of files) lib.addFile(f, new Uint8Array(await (await fetch(`./__bench__/${encodeURIComponent(f)}`)).arrayBuffer()));
-    const summary = JSON.parse(lib.buildVolume(0, 2 ** 31, 1));
-    const length = JSON.parse(mod.archCurveJson(arch, 0, 1)).length_mm;
-    const pane = new mod.Pane();
-    const time = (render) => {
-      render();                                                     // warm-up (and buffer allocation)
-      const xs = [];
-      for (let i = 0; i < REPEAT; i++) {
-        const t0 = performance.now();
-        render();
-        xs.push(performance.now() - t0);
-      }
-      return { median: median(xs), min: Math.min(...xs) };
-    };
-    const pixel = length / 1024;
-    const pano = (slab, mode) => () => pane.renderPano(lib, 0, arch,
-      new Float64Array([length / 2, 0, 1024, 512, pixel, 0, slab]), mode, 1000, 3000);
-    const sections = (slab) => () => pane.renderSections(lib, 0, arch,
-      new Float64Array([length / 2, 2, 20, 128, 128, 40 / 128, 0, 0, slab]), 'avg', 1000, 3000);
-    return {
-      dims: summary.dims, spacing: summary.spacing, length, pixel,
-      timings: {
-        pano10Avg: time(pano(10, 'avg')),
-        pano10Mip: time(pano(10, 'mip')),
-        panoThin: time(pano(0, 'avg')),
-        sections20Thin: time(sections(0)),
-        sections20Slab2: time(sections(2)),
-      },
-    };
-  }, { files, REPEAT, arch });
-} finally {
-  await context.close();
-  await rm(profile, { recursive: true, force: true });
-}
+const result = await withBenchPage('pano.mjs', (page, files) => page.evaluate(async ({ files, REPEAT, arch }) => {
+  const mod = await import('./pkg/viewer_wasm.js');
+  await mod.default({ module_or_path: new URL('./pkg/viewer_wasm_bg.wasm', location.href) });
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const lib = new mod.Library();
+  for (const f of files) lib.addFile(f, new Uint8Array(await (await fetch(`./__bench__/${encodeURIComponent(f)}`)).arrayBuffer()));
+  const summary = JSON.parse(lib.buildVolume(0, 2 ** 31, 1));
+  const length = JSON.parse(mod.archCurveJson(arch, 0, 1)).length_mm;
+  const pane = new mod.Pane();
+  const time = (render) => {
+    render();                                                     // warm-up (and buffer allocation)
+    const xs = [];
+    for (let i = 0; i < REPEAT; i++) {
+      const t0 = performance.now();
+      render();
+      xs.push(performance.now() - t0);
+    }
+    return { median: median(xs), min: Math.min(...xs) };
+  };
+  const pixel = length / 1024;
+  const pano = (slab, mode) => () => pane.renderPano(lib, 0, arch,
+    new Float64Array([length / 2, 0, 1024, 512, pixel, 0, slab]), mode, 1000, 3000);
+  const sections = (slab) => () => pane.renderSections(lib, 0, arch,
+    new Float64Array([length / 2, 2, 20, 128, 128, 40 / 128, 0, 0, slab]), 'avg', 1000, 3000);
+  return {
+    dims: summary.dims, spacing: summary.spacing, length, pixel,
+    timings: {
+      pano10Avg: time(pano(10, 'avg')),
+      pano10Mip: time(pano(10, 'mip')),
+      panoThin: time(pano(0, 'avg')),
+      sections20Thin: time(sections(0)),
+      sections20Slab2: time(sections(2)),
+    },
+  };
+}, { files, REPEAT, arch }));
 
 const { timings: tm } = result;
 console.log(`\nDental bench (Chromium, one core): volume ${result.dims.join('x')} at ${result.spacing[0]} mm, `

@@ -17,8 +17,7 @@
 //   {type:'arch', id, gen, ops:[{op, ...}]}                        arch geometry, batched: propose {series, z,
 //                                                                  slab}, curve {arch, shift, step}, toWorld {arch,
 //                                                                  shift, s, h}, toPano {arch, shift, points},
-//                                                                  planes {arch, params}, distance {points, point},
-//                                                                  length {points}; reply {results: [...]}
+//                                                                  distance {points, point}; reply {results: [...]}
 //   {type:'stats', id}                                             {wasmBytes}: the engine's memory
 // worker -> page
 //   {type:'ready', version}

@@ -2,7 +2,7 @@
 // the page must keep scrolling and windowing meanwhile. One Library per loaded study ("generation").
 import init, {
   Library, Pane, version, planeLabelsJson, distanceMm, angleDeg,
-  archCurveJson, panoToWorld, worldToPano, sectionPlanes, polylineDistanceJson, polylineLength,
+  archCurveJson, panoToWorld, worldToPano, sectionPlanes, polylineDistanceJson,
 } from './pkg/viewer_wasm.js';
 import { MSG, flattenTree } from './protocol.js';
 import { looksLikeZip, openZip } from './zip.js';
@@ -405,8 +405,8 @@ async function renderPano(msg) {
   return { bitmap, w, h, planes };
 }
 
-// Geometry of the arch, in one batch of small calls: {op: 'propose' | 'curve' | 'toWorld' | 'toPano' | 'planes' |
-// 'distance' | 'length', ...}; replies {results: [one per op]}.
+// Geometry of the arch, in one batch of small calls: {op: 'propose' | 'curve' | 'toWorld' | 'toPano' | 'distance',
+// ...}; replies {results: [one per op]}.
 function archOp(o) {
   const flat = (points) => new Float64Array(points.flat());
   switch (o.op) {
@@ -414,9 +414,7 @@ function archOp(o) {
     case 'curve': return JSON.parse(call(() => archCurveJson(o.arch, o.shift, o.step)));
     case 'toWorld': return Array.from(call(() => panoToWorld(o.arch, o.shift, o.s, o.h)));
     case 'toPano': return o.points.map((p) => Array.from(call(() => worldToPano(o.arch, o.shift, new Float64Array(p)))));
-    case 'planes': return Array.from(call(() => sectionPlanes(o.arch, new Float64Array(o.params))));
     case 'distance': return JSON.parse(call(() => polylineDistanceJson(flat(o.points), new Float64Array(o.point))));
-    case 'length': return call(() => polylineLength(flat(o.points)));
     default: throw Object.assign(new Error(`unknown arch operation '${o.op}'`), { code: 'invalid-argument' });
   }
 }

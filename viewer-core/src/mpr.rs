@@ -146,14 +146,7 @@ impl View {
 
     /// Offsets (mm along the normal) of the planes a slab is sampled at.
     pub fn slab_offsets(&self, volume: &Volume) -> Vec<f64> {
-        let step = volume.spacing.iter().copied().fold(f64::INFINITY, f64::min);
-        if self.slab_mm <= 0.0 || !step.is_finite() || step <= 0.0 {
-            return vec![0.0];
-        }
-        let n = ((self.slab_mm / step).ceil() as usize + 1).clamp(2, MAX_SLAB_SAMPLES);
-        (0..n)
-            .map(|i| -self.slab_mm / 2.0 + self.slab_mm * i as f64 / (n - 1) as f64)
-            .collect()
+        slab_offsets(volume, self.slab_mm)
     }
 
     /// Patient position of the centre of pixel `(x, y)`.
@@ -169,6 +162,19 @@ impl View {
             p.center[2] + u * p.right[2] + v * p.down[2],
         ]
     }
+}
+
+/// Offsets (mm) from `-slab_mm/2` to `+slab_mm/2` at which a slab is sampled, evenly spaced and no further apart
+/// than the smallest voxel spacing (`[0]` for a thin plane); at most [`MAX_SLAB_SAMPLES`].
+pub(crate) fn slab_offsets(volume: &Volume, slab_mm: f64) -> Vec<f64> {
+    let step = volume.spacing.iter().copied().fold(f64::INFINITY, f64::min);
+    if slab_mm <= 0.0 || !step.is_finite() || step <= 0.0 {
+        return vec![0.0];
+    }
+    let n = ((slab_mm / step).ceil() as usize + 1).clamp(2, MAX_SLAB_SAMPLES);
+    (0..n)
+        .map(|i| -slab_mm / 2.0 + slab_mm * i as f64 / (n - 1) as f64)
+        .collect()
 }
 
 /// Modality values of a view (`width * height`, row-major; NaN where the view leaves the volume) into `out`.

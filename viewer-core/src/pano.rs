@@ -34,7 +34,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::mpr::{self, aligned_axis, grey, inside_span, Grid, Plane, SlabMode, View};
+use crate::mpr::{
+    self, aligned_axis, grey, inside_span, slab_offsets, Grid, Plane, SlabMode, View,
+};
 use crate::render::RgbaImage;
 use crate::volume::{along, cross, dot, unit, Volume, Voxel, VoxelSlices};
 use crate::window::Window;
@@ -434,19 +436,6 @@ impl PanoView {
     pub fn h_at(&self, y: f64) -> f64 {
         self.center_h - (y + 0.5 - f64::from(self.height) / 2.0) * self.pixel_mm
     }
-}
-
-/// Offsets (mm) of the surfaces a slab of `slab_mm` is sampled at: no further apart than the smallest spacing.
-fn slab_offsets(volume: &Volume, slab_mm: f64) -> Vec<f64> {
-    let view = View {
-        plane: Plane::axial([0.0; 3]),
-        width: 1,
-        height: 1,
-        pixel_mm: 1.0,
-        slab_mm,
-        mode: SlabMode::Average,
-    };
-    view.slab_offsets(volume)
 }
 
 /// Modality values of a panoramic (`width * height`, row-major, NaN where there is none) into `out`.

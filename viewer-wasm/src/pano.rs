@@ -172,14 +172,6 @@ pub fn polyline_distance_json(points: &[f64], point: &[f64]) -> Result<String, J
     run().map_err(js_error)
 }
 
-/// Length of a polyline (flat xyz), mm.
-#[wasm_bindgen(js_name = polylineLength)]
-pub fn polyline_length(points: &[f64]) -> Result<f64, JsValue> {
-    points_from(points)
-        .map(|p| pano::polyline_length(&p))
-        .map_err(js_error)
-}
-
 /// The panoramic and the cross-section strip render into a [`Pane`] like an MPR view (one pane each).
 #[wasm_bindgen]
 impl Pane {

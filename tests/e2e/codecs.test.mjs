@@ -20,6 +20,8 @@ const CASES = [
   ['JPEG 2000 reversible, YBR_RCT colour', 'dicom-test-files/data/WG04/J2KR/US1_J2KR'],
   ['JPEG 2000 irreversible, CT', 'dicom-test-files/data/WG04/J2KI/CT1_J2KI'],
   ['JPEG extended 12-bit lossy, MR', 'dicom-test-files/data/WG04/JPLY/MR1_JPLY'],
+  ['HTJ2K lossless, RGB', 'pydicom-data/data_store/data/HTJ2KLossless_08_RGB.dcm'],
+  ['HTJ2K lossy, RGB', 'pydicom-data/data_store/data/HTJ2K_08_RGB.dcm'],
 ];
 
 const viewer = (page, method, ...args) =>

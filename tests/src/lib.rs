@@ -57,6 +57,9 @@ pub const IN_SCOPE: &[&str] = &[
     "1.2.840.10008.1.2.4.81",
     "1.2.840.10008.1.2.4.90",
     "1.2.840.10008.1.2.4.91",
+    "1.2.840.10008.1.2.4.201",
+    "1.2.840.10008.1.2.4.202",
+    "1.2.840.10008.1.2.4.203",
 ];
 
 /// In-scope transfer syntax of a row, resolving pydicom's inference for files without meta.

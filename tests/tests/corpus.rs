@@ -524,36 +524,63 @@ fn an_image_cut_before_its_pixel_data_is_reported_as_truncated() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// A JPEG 2000 frame whose codestream is cut short inside a well-formed file is an error, not the
-/// blurred picture a lenient decoder makes of it.
-#[test]
-fn a_cut_jpeg2000_codestream_is_an_error_not_a_blurred_picture() {
-    let Some(corpus) = corpus_dir() else { return };
-    let bytes = read(&corpus, "dicom-test-files/data/WG04/J2KR/CT1_J2KR");
+/// `bytes` with its last fragment replaced by `fragment(old)`.
+fn with_last_fragment(bytes: &[u8], fragment: impl Fn(&[u8]) -> Vec<u8>) -> Vec<u8> {
     // Layout at the end: ... item (FE FF 00 E0, length) codestream, then the sequence delimiter.
     let item = bytes
         .windows(4)
         .rposition(|w| w == [0xFE, 0xFF, 0x00, 0xE0])
         .expect("last fragment");
     let len = u32::from_le_bytes(bytes[item + 4..item + 8].try_into().expect("4 bytes")) as usize;
-    let cut = (len / 2) & !1;
+    let mut new = fragment(&bytes[item + 8..item + 8 + len]);
+    if new.len() % 2 == 1 {
+        new.push(0);
+    }
     let mut file = bytes[..item + 4].to_vec();
-    file.extend_from_slice(&(cut as u32).to_le_bytes());
-    file.extend_from_slice(&bytes[item + 8..item + 8 + cut]);
+    file.extend_from_slice(&(new.len() as u32).to_le_bytes());
+    file.extend_from_slice(&new);
     file.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    file
+}
 
+/// The status and error code of the one image in `file` after decoding its series.
+fn decoded_status(name: &str, file: Vec<u8>) -> (&'static str, Option<&'static str>) {
     let mut lib = Library::new();
-    assert_eq!(lib.add_file("CT1_J2KR-cut", file).status, "image");
-    assert_eq!(lib.decode_series(0).expect("series"), 0);
+    assert_eq!(lib.add_file(name, file).status, "image");
+    lib.decode_series(0).expect("series");
     let report = &lib.report()[0];
-    assert_eq!(
-        (report.status, report.code),
-        ("error", Some("truncated")),
-        "{report:?}"
-    );
+    (report.status, report.code)
+}
 
-    // The intact file decodes.
-    let mut lib = Library::new();
-    lib.add_file("CT1_J2KR", bytes);
-    assert_eq!(lib.decode_series(0).expect("series"), 1);
+/// A JPEG 2000 or HTJ2K frame whose codestream is cut short inside a well-formed file is an error,
+/// not the blurred picture a lenient decoder makes of it: cut plainly (no end marker: "truncated"),
+/// and cut in the middle of its packets with the end marker put back (the tile-part lengths say so).
+#[test]
+fn a_cut_jpeg2000_codestream_is_an_error_not_a_blurred_picture() {
+    let Some(corpus) = corpus_dir() else { return };
+    for rel in [
+        "dicom-test-files/data/WG04/J2KR/CT1_J2KR",
+        "pydicom-data/data_store/data/HTJ2KLossless_08_RGB.dcm",
+        "pydicom-data/data_store/data/HTJ2K_08_RGB.dcm",
+    ] {
+        let bytes = read(&corpus, rel);
+        let cut = with_last_fragment(&bytes, |cs| cs[..(cs.len() / 2) & !1].to_vec());
+        assert_eq!(
+            decoded_status(rel, cut),
+            ("error", Some("truncated")),
+            "{rel} cut in half"
+        );
+        let resealed = with_last_fragment(&bytes, |cs| {
+            let mut v = cs[..(cs.len() / 2) & !1].to_vec();
+            v.extend_from_slice(&[0xFF, 0xD9]);
+            v
+        });
+        assert_eq!(
+            decoded_status(rel, resealed).0,
+            "error",
+            "{rel} cut in half with its end marker put back"
+        );
+        // The intact file decodes.
+        assert_eq!(decoded_status(rel, bytes), ("image", None), "{rel}");
+    }
 }

@@ -28,6 +28,8 @@ pub(crate) struct J2kHeader {
     pub components: Vec<(u8, bool, u8, u8)>,
     /// COD: a multiple component transform (RCT or ICT) is applied to components 0..3.
     pub mct: bool,
+    /// Offset of the first tile part (its SOT marker) in the codestream.
+    pub tiles_at: usize,
 }
 
 fn be_u16(b: &[u8], at: usize) -> Option<u16> {
@@ -133,16 +135,53 @@ pub(crate) fn read_header(cs: &[u8]) -> Result<J2kHeader, Error> {
         height: ysiz - yo,
         components,
         mct,
+        tiles_at: i,
     })
 }
 
-pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
+/// Walk the tile parts from the first SOT by their lengths (Psot): they must end exactly on the EOC
+/// marker at `end`. A codestream cut inside its packets with an end marker put back (or a tile part
+/// that says it is longer than what is there) fails here; the decoders would fill the missing packets
+/// with zeros and draw a blurred picture. A last tile part with Psot = 0 runs to EOC by definition.
+pub(crate) fn check_tile_parts(cs: &[u8], tiles_at: usize, end: usize) -> Result<(), Error> {
+    let mut i = tiles_at;
+    loop {
+        match be_u16(cs, i) {
+            Some(0xFF90) => {}
+            Some(0xFFD9) if i + 2 == end => return Ok(()),
+            _ => {
+                return Err(Error::corrupt(
+                    "JPEG 2000 tile parts do not end on the end-of-codestream marker",
+                ))
+            }
+        }
+        let psot =
+            be_u32(cs, i + 6).ok_or_else(|| Error::truncated("JPEG 2000 tile part is cut off"))?;
+        if psot == 0 {
+            return Ok(());
+        }
+        let next = i.saturating_add(psot as usize);
+        if psot < 14 || next.saturating_add(2) > end {
+            return Err(Error::truncated(
+                "a JPEG 2000 tile part runs past the end of the codestream: it is cut off",
+            ));
+        }
+        i = next;
+    }
+}
+
+/// The codestream of a frame and its main header, checked against the DICOM attributes before any
+/// decoder sees it (shared by this module and [`super::htj2k`]).
+pub(super) fn checked_codestream<'a>(
+    instance: &Instance,
+    data: &'a [u8],
+) -> Result<(&'a [u8], J2kHeader), Error> {
     let rows = instance.rows() as usize;
     let cols = instance.columns() as usize;
     let spp = usize::from(instance.samples_per_pixel());
     let kind = kind_of(instance);
     let cs = codestream(data)?;
-    // The decoder runs leniently (real files bend the standard) and would turn a cut codestream into a
+    // The decoders run leniently (real files bend the standard) and would turn a cut codestream into a
     // blurred picture; a missing end-of-codestream marker says it was cut, and a wrong picture is worse
     // than an error.
     // (Fragments are padded to even length with 0x00 or, by some writers, 0xFF.)
@@ -156,6 +195,7 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
         ));
     }
     let header = read_header(cs)?;
+    check_tile_parts(cs, header.tiles_at, end)?;
     if header.components.len() != spp || !matches!(spp, 1 | 3) {
         return Err(Error::corrupt(format!(
             "JPEG 2000 codestream has {} components, Samples per Pixel is {spp}",
@@ -187,6 +227,39 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
             "JPEG 2000 with float or 1-bit pixel data",
         ));
     }
+    Ok((cs, header))
+}
+
+/// The frame from stored bit patterns (pixel-interleaved `raw(sample, pixel)`): J2K codes the value
+/// itself, so bits above Bits Stored are removed and High Bit is not used to shift; codestreams with a
+/// component transform come out as RGB.
+pub(super) fn frame_of(
+    instance: &Instance,
+    header: &J2kHeader,
+    raw: impl Fn(usize, usize) -> u32,
+) -> Frame {
+    let pixels = instance.rows() as usize * instance.columns() as usize;
+    let spp = usize::from(instance.samples_per_pixel());
+    let kind = kind_of(instance);
+    let values = (0..pixels).flat_map(|i| (0..spp).map(move |s| (s, i)));
+    let bits = Bits {
+        stored: Bits::of(instance, kind).stored,
+        shift: 0,
+    };
+    let data = from_raw_u32(kind, bits, values.map(|(s, i)| raw(s, i)), pixels * spp);
+    let photometric = if spp == 3 && header.mct {
+        "RGB".to_string()
+    } else {
+        instance.photometric().to_string()
+    };
+    Frame::of(instance, photometric, data)
+}
+
+pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
+    let rows = instance.rows() as usize;
+    let cols = instance.columns() as usize;
+    let spp = usize::from(instance.samples_per_pixel());
+    let (cs, header) = checked_codestream(instance, data)?;
     let settings = hayro_jpeg2000::DecodeSettings {
         resolve_palette_indices: false,
         strict: false,
@@ -224,21 +297,7 @@ pub(super) fn decode(instance: &Instance, data: &[u8]) -> Result<Frame, Error> {
             v as u32
         }
     };
-    let n = pixels * spp;
-    let values = (0..pixels).flat_map(|i| (0..spp).map(move |s| (s, i)));
-    // J2K codes the value itself: bits above Bits Stored are removed, High Bit is not
-    // used to shift
-    let bits = Bits {
-        stored: Bits::of(instance, kind).stored,
-        shift: 0,
-    };
-    let data = from_raw_u32(kind, bits, values.map(|(s, i)| raw(s, i)), n);
-    let photometric = if spp == 3 && header.mct {
-        "RGB".to_string()
-    } else {
-        instance.photometric().to_string()
-    };
-    Ok(Frame::of(instance, photometric, data))
+    Ok(frame_of(instance, &header, raw))
 }
 
 #[cfg(test)]
@@ -273,6 +332,7 @@ mod tests {
                 height: 200,
                 components: vec![(16, true, 1, 1)],
                 mct: false,
+                tiles_at: main_header(&[0x8F], 0).len() - 4,
             }
         );
         let h = read_header(&main_header(&[7, 7, 7], 1)).expect("header");
@@ -290,6 +350,43 @@ mod tests {
             );
         }
         assert!(codestream(b"\xFF\xD8\xFF\xE0 a JPEG").is_err());
+    }
+
+    /// A tile part: SOT (Psot = its whole length), SOD, `body` bytes.
+    fn tile_part(index: u8, body: usize) -> Vec<u8> {
+        let psot = (14 + body) as u32;
+        let mut v = vec![0xFF, 0x90, 0, 10, 0, 0];
+        v.extend_from_slice(&psot.to_be_bytes());
+        v.extend_from_slice(&[index, 2, 0xFF, 0x93]);
+        v.extend(std::iter::repeat_n(0x5A, body));
+        v
+    }
+
+    #[test]
+    fn tile_parts_must_end_on_the_end_marker() {
+        let mut cs = main_header(&[7], 0);
+        cs.truncate(cs.len() - 4); // without the stub SOT
+        let at = cs.len();
+        cs.extend(tile_part(0, 40));
+        cs.extend(tile_part(1, 30));
+        cs.extend_from_slice(&[0xFF, 0xD9]);
+        assert!(check_tile_parts(&cs, at, cs.len()).is_ok());
+        // cut inside the second tile part, end marker put back
+        let mut cut = cs[..cs.len() - 12].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        let e = check_tile_parts(&cut, at, cut.len()).expect_err("cut");
+        assert_eq!(e.code(), crate::ErrorCode::Truncated);
+        // bytes after the last tile part before EOC
+        let mut long = cs[..cs.len() - 2].to_vec();
+        long.extend_from_slice(&[1, 2, 3, 4, 0xFF, 0xD9]);
+        assert!(check_tile_parts(&long, at, long.len()).is_err());
+        // Psot = 0: the last tile part runs to EOC
+        let mut open = cs[..at].to_vec();
+        let mut t = tile_part(0, 40);
+        t[6..10].copy_from_slice(&[0, 0, 0, 0]);
+        open.extend(t);
+        open.extend_from_slice(&[0xFF, 0xD9]);
+        assert!(check_tile_parts(&open, at, open.len()).is_ok());
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! from Bits Stored, 1-bit data unpacked to one byte per pixel, YBR kept as YBR (4:2:2
 //! upsampled for native data), JPEG colour codestreams as the codec returns them (RGB).
 
+mod htj2k;
 mod jpeg;
 mod jpeg12;
 mod jpeg2000;
 mod jpegls;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod libc_shim;
 mod native;
 mod rle;
 
@@ -189,6 +192,9 @@ const JPEG_2000_LOSSLESS: &str = "1.2.840.10008.1.2.4.90";
 const JPEG_2000: &str = "1.2.840.10008.1.2.4.91";
 const JPEG_LS_LOSSLESS: &str = "1.2.840.10008.1.2.4.80";
 const JPEG_LS: &str = "1.2.840.10008.1.2.4.81";
+const HTJ2K_LOSSLESS: &str = "1.2.840.10008.1.2.4.201";
+const HTJ2K_LOSSLESS_RPCL: &str = "1.2.840.10008.1.2.4.202";
+const HTJ2K: &str = "1.2.840.10008.1.2.4.203";
 
 /// Transfer syntaxes this build decodes.
 pub const SUPPORTED_TRANSFER_SYNTAXES: &[&str] = &[
@@ -205,6 +211,9 @@ pub const SUPPORTED_TRANSFER_SYNTAXES: &[&str] = &[
     JPEG_2000,
     JPEG_LS_LOSSLESS,
     JPEG_LS,
+    HTJ2K_LOSSLESS,
+    HTJ2K_LOSSLESS_RPCL,
+    HTJ2K,
 ];
 
 /// Human name of a transfer syntax UID, when known.
@@ -475,6 +484,10 @@ fn decode_frame_inner(instance: &Instance, frame: u32) -> Result<Frame, Error> {
             JPEG_2000_LOSSLESS | JPEG_2000 => {
                 let data = frame_fragments(instance, offset_table, fragments, frame, false)?;
                 jpeg2000::decode(instance, &data)
+            }
+            HTJ2K_LOSSLESS | HTJ2K_LOSSLESS_RPCL | HTJ2K => {
+                let data = frame_fragments(instance, offset_table, fragments, frame, false)?;
+                htj2k::decode(instance, &data)
             }
             JPEG_LS_LOSSLESS | JPEG_LS => {
                 let data = frame_fragments(instance, offset_table, fragments, frame, true)?;

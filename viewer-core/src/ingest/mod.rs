@@ -609,20 +609,20 @@ mod tests {
 
     #[test]
     fn unsupported_transfer_syntax_is_named() {
-        let mut f = image(2, 2, 1, 8, "MONOCHROME2").part10("1.2.840.10008.1.2.4.201");
+        let mut f = image(2, 2, 1, 8, "MONOCHROME2").part10("1.2.840.10008.1.2.4.110");
         f.extend_from_slice(&[
             0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
         ]);
         f.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
         f.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 4, 0, 0, 0, 1, 2, 3, 4]);
         f.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
-        let i = read_instance("htj2k.dcm", f).expect("parses");
+        let i = read_instance("jpegxl.dcm", f).expect("parses");
         let e = decode_frame(&i, 0).expect_err("not supported yet");
         assert_eq!(e.code(), ErrorCode::UnsupportedTransferSyntax);
-        assert_eq!(e.file(), Some("htj2k.dcm"));
+        assert_eq!(e.file(), Some("jpegxl.dcm"));
         let msg = e.to_string();
         assert!(
-            msg.contains("1.2.840.10008.1.2.4.201") && msg.contains("High-Throughput"),
+            msg.contains("1.2.840.10008.1.2.4.110") && msg.contains("JPEG XL"),
             "{msg}"
         );
         assert_eq!(e.code().as_str(), "unsupported-transfer-syntax");

@@ -584,3 +584,61 @@ fn a_cut_jpeg2000_codestream_is_an_error_not_a_blurred_picture() {
         assert_eq!(decoded_status(rel, bytes), ("image", None), "{rel}");
     }
 }
+
+/// `bytes` (explicit VR little endian, encapsulated pixel data last) with an empty basic offset table and
+/// each frame's fragment split in two, as some writers store frames: the decoder must find the frames
+/// by their start markers.
+fn split_fragments_without_offset_table(bytes: &[u8]) -> Vec<u8> {
+    // (7FE0,0010), VR OB or OW, undefined length
+    let at = bytes
+        .windows(12)
+        .rposition(|w| {
+            w[..4] == [0xE0, 0x7F, 0x10, 0x00]
+                && w[4] == b'O'
+                && w[6..] == [0, 0, 0xFF, 0xFF, 0xFF, 0xFF]
+        })
+        .expect("encapsulated pixel data");
+    let mut items = Vec::new();
+    let mut i = at + 12;
+    loop {
+        let tag = &bytes[i..i + 4];
+        let len = u32::from_le_bytes(bytes[i + 4..i + 8].try_into().expect("4 bytes")) as usize;
+        if tag == [0xFE, 0xFF, 0xDD, 0xE0] {
+            break;
+        }
+        assert_eq!(tag, [0xFE, 0xFF, 0x00, 0xE0], "item tag at {i}");
+        items.push(&bytes[i + 8..i + 8 + len]);
+        i += 8 + len;
+    }
+    let mut out = bytes[..at + 12].to_vec();
+    let mut item = |data: &[u8]| {
+        out.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+    };
+    item(&[]); // empty basic offset table
+    for frame in &items[1..] {
+        let half = (frame.len() / 2) & !1;
+        item(&frame[..half]);
+        item(&frame[half..]);
+    }
+    out.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    out
+}
+
+/// A multi-frame JPEG 2000 image whose frames span several fragments and that has no offset table
+/// decodes to the reference's bytes (frames found by their SOC+SIZ start).
+#[test]
+fn multi_frame_jpeg2000_without_offset_table_finds_its_frames() {
+    let Some(corpus) = corpus_dir() else { return };
+    let rel = "pylibjpeg-data/ljdata/ds/JPEG2000Lossless/emri_small_jpeg_2k_lossless.dcm";
+    let row = expected_rows(&corpus)
+        .into_iter()
+        .find(|r| r.get("file") == rel)
+        .expect("EXPECTED.tsv row");
+    assert_eq!(row.get("frames"), "10");
+    let split = split_fragments_without_offset_table(&read(&corpus, rel));
+    let instance = read_instance(rel, split).expect("ingest");
+    let n = normalize_all(&instance).expect("decode");
+    assert_eq!(sha256_hex(&n.bytes), row.get("ref_sha256"));
+}

@@ -359,13 +359,38 @@ pub(crate) fn interleave<T: Copy>(planar: &[T], samples: usize) -> Vec<T> {
     out
 }
 
+/// How the first fragment of a frame begins, to find the frames of a multi-frame image whose fragments
+/// are not one per frame and that has no usable offset table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FrameStart {
+    /// No recognisable start (RLE: one fragment per frame by the standard).
+    Unknown,
+    /// JPEG and JPEG-LS: SOI.
+    Jpeg,
+    /// JPEG 2000 and HTJ2K: SOC + SIZ, or a JP2 signature box.
+    J2k,
+}
+
+impl FrameStart {
+    fn begins(self, fragment: &[u8]) -> bool {
+        match self {
+            FrameStart::Unknown => false,
+            FrameStart::Jpeg => fragment.starts_with(&[0xFF, 0xD8]),
+            FrameStart::J2k => {
+                fragment.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+                    || fragment.starts_with(b"\x00\x00\x00\x0C\x6A\x50\x20\x20")
+            }
+        }
+    }
+}
+
 /// Fragments (concatenated) making up one frame of encapsulated pixel data.
 pub(crate) fn frame_fragments(
     instance: &Instance,
     offset_table: &[u32],
     fragments: &[Vec<u8>],
     frame: u32,
-    is_jpeg: bool,
+    start: FrameStart,
 ) -> Result<Vec<u8>, Error> {
     let frames = instance.frames() as usize;
     let f = frame as usize;
@@ -397,13 +422,23 @@ pub(crate) fn frame_fragments(
         }
         return Ok(out);
     }
-    if is_jpeg {
-        // No usable offset table: a frame starts at each fragment beginning with SOI.
+    if start != FrameStart::Unknown {
+        // No usable offset table: a frame starts at each fragment beginning with its start marker.
+        // SOC+SIZ can occur inside J2K packet data by chance (bit stuffing allows FF4F), so for J2K the
+        // starts found must be exactly one per frame; JPEG's SOI cannot occur inside entropy-coded data.
+        let starts = fragments.iter().filter(|f| start.begins(f)).count();
+        if start == FrameStart::J2k && starts != frames {
+            return Err(Error::corrupt(format!(
+                "{} fragments for {frames} frames, no usable offset table, and {starts} of them begin a \
+                 JPEG 2000 codestream",
+                fragments.len()
+            )));
+        }
         let mut current: Option<usize> = None;
         let mut out = Vec::new();
         let mut index = 0usize;
         for frag in fragments {
-            if frag.starts_with(&[0xFF, 0xD8]) {
+            if start.begins(frag) {
                 current = Some(match current {
                     None => 0,
                     Some(_) => {
@@ -470,27 +505,38 @@ fn decode_frame_inner(instance: &Instance, frame: u32) -> Result<Frame, Error> {
             fragments,
         } => match ts {
             RLE => {
-                let data = frame_fragments(instance, offset_table, fragments, frame, false)?;
+                let data = frame_fragments(
+                    instance,
+                    offset_table,
+                    fragments,
+                    frame,
+                    FrameStart::Unknown,
+                )?;
                 rle::decode(instance, &data)
             }
             JPEG_BASELINE | JPEG_LOSSLESS | JPEG_LOSSLESS_SV1 => {
-                let data = frame_fragments(instance, offset_table, fragments, frame, true)?;
+                let data =
+                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::Jpeg)?;
                 jpeg::decode(instance, &data)
             }
             JPEG_EXTENDED => {
-                let data = frame_fragments(instance, offset_table, fragments, frame, true)?;
+                let data =
+                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::Jpeg)?;
                 jpeg12::decode(instance, &data)
             }
             JPEG_2000_LOSSLESS | JPEG_2000 => {
-                let data = frame_fragments(instance, offset_table, fragments, frame, false)?;
+                let data =
+                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::J2k)?;
                 jpeg2000::decode(instance, &data)
             }
             HTJ2K_LOSSLESS | HTJ2K_LOSSLESS_RPCL | HTJ2K => {
-                let data = frame_fragments(instance, offset_table, fragments, frame, false)?;
+                let data =
+                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::J2k)?;
                 htj2k::decode(instance, &data)
             }
             JPEG_LS_LOSSLESS | JPEG_LS => {
-                let data = frame_fragments(instance, offset_table, fragments, frame, true)?;
+                let data =
+                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::Jpeg)?;
                 jpegls::decode(instance, &data)
             }
             _ if NATIVE_TRANSFER_SYNTAXES.contains(&ts) => Err(Error::malformed(format!(

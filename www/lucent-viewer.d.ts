@@ -105,6 +105,10 @@ export interface RenderedDetail {
   width: number;
   width_px: number;
   height_px: number;
+  /** Index of the VOI LUT shown (into the slice info's voi_luts), or null for a linear window. */
+  voi_lut: number | null;
+  /** The VOI LUT's name (LUT Explanation, else "VOI LUT"), or null for a linear window. */
+  voi_label: string | null;
 }
 
 export type LoadResult = LoadedDetail | { error: LucentError } | { superseded: true };
@@ -261,8 +265,11 @@ export declare class LucentViewer extends HTMLElement {
   goTo(slice: number): Promise<RenderedDetail | { error: LucentError } | null>;
   setSlice(slice: number): Promise<RenderedDetail | { error: LucentError } | null>;
 
-  readonly window: { center: number; width: number } | null;
+  /** With lut/label when a VOI LUT is shown (center/width: the linear window over the inputs it maps). */
+  readonly window: { center: number; width: number; lut?: number; label?: string } | null;
   setWindow(center: number, width: number): Promise<RenderedDetail | { error: LucentError } | null>;
+  /** Shows the file's VOI LUT `index` (into the slice info's voi_luts); kept while scrolling. */
+  setVoiLut(index: number): Promise<RenderedDetail | { error: LucentError } | null>;
   resetWindow(): Promise<RenderedDetail | { error: LucentError } | null>;
   setPreset(id: PresetId | number): Promise<RenderedDetail | { error: LucentError } | null>;
 

@@ -10,6 +10,7 @@
 //   series  seriesList  selectSeries(i)                        series (library index)
 //   slice  sliceCount  goTo(i) = setSlice(i)  sliceInfo(i)     slices (resolve once drawn)
 //   window  setWindow(c, w)  resetWindow()  setPreset(id)     window/level in modality units
+//           setVoiLut(i)                                     one of the file's VOI LUTs (sliceInfo().voi_luts)
 //   zoom  setZoom(z[, x, y])  pan(dx, dy)  fit()  reset()     zoom: device pixels per image pixel
 //   screenshot({view, pane, type}) -> Blob   memory() -> {wasmBytes}   destroy()   destroyed   version
 //   imageRect()  canvas  overlays  tool  showMessage(text)  handleKey(event)
@@ -586,6 +587,7 @@ export class LucentViewer extends HTMLElement {
       slice: this._slice,
       center: this._window?.center ?? null,
       width: this._window?.width ?? null,
+      lut: this._window?.lut ?? null,
     });
     if (!isCurrent()) {                  // the study was replaced meanwhile
       reply.bitmap?.close();
@@ -607,14 +609,19 @@ export class LucentViewer extends HTMLElement {
     this._sliceCount = r.sliceCount;
     // The worker clamps the slice if the series shrank; a newer request (rs.want) keeps its own slice.
     if (!this._rs.want) this._slice = r.slice;
-    if (this._window == null) this._window = { center: r.center, width: r.width };
-    this._drawn = { series: r.series, slice: r.slice, center: r.center, width: r.width };
+    const voi = r.lut != null ? { lut: r.lut, label: r.label } : {};
+    // A VOI LUT stays selected across slices (by index), with the linear window it stands for.
+    if (this._window == null || (this._window.lut != null && this._window.lut === r.lut)) {
+      this._window = { center: r.center, width: r.width, ...voi };
+    }
+    this._drawn = { series: r.series, slice: r.slice, center: r.center, width: r.width, ...voi };
     this._syncSeriesUi();
     if (this._fitMode) this._applyFit();
     this._showMessage('');
     this._draw();
     this._updateOverlays();
-    const detail = { series: r.series, slice: r.slice, center: r.center, width: r.width, width_px: r.w, height_px: r.h };
+    const detail = { series: r.series, slice: r.slice, center: r.center, width: r.width, width_px: r.w, height_px: r.h,
+      voi_lut: r.lut ?? null, voi_label: r.label ?? null };
     this._lastDetail = detail;
     this._emit('lucent:rendered', detail);
     return detail;
@@ -681,7 +688,8 @@ export class LucentViewer extends HTMLElement {
     ]);
     const w = this._drawn;
     lines('br', [
-      w ? `W: ${fmtNum(w.width)} L: ${fmtNum(w.center)}` : null,
+      // a VOI LUT has no width/level: it is shown by its LUT Explanation (or "VOI LUT")
+      w ? (w.lut != null ? w.label ?? 'VOI LUT' : `W: ${fmtNum(w.width)} L: ${fmtNum(w.center)}`) : null,
       this._imgW ? `Zoom: ${(this._zoom * 100).toFixed(0)}%` : null,
     ]);
   }
@@ -748,7 +756,10 @@ export class LucentViewer extends HTMLElement {
     return reply.info;
   }
 
-  /** The requested window {center, width} in modality units (null before the first image). */
+  /**
+   * The requested window {center, width} in modality units (null before the first image); with `lut` and
+   * `label` when a VOI LUT is shown (center/width are then the linear window over the inputs it maps).
+   */
   get window() {
     return this._window ? { ...this._window } : null;
   }
@@ -762,7 +773,18 @@ export class LucentViewer extends HTMLElement {
     return this._requestRender();
   }
 
-  /** Back to the slice's own window (file window, else the data range). */
+  /**
+   * Shows the slice through the file's VOI LUT `index` (an index into sliceInfo().voi_luts); it stays selected
+   * while scrolling until setWindow/resetWindow/a preset. A drag then starts from the linear window over the
+   * inputs the LUT maps.
+   */
+  setVoiLut(index) {
+    if (!Number.isInteger(index) || index < 0) throw new RangeError('setVoiLut needs a VOI LUT index >= 0');
+    this._window = { center: this._window?.center ?? null, width: this._window?.width ?? null, lut: index };
+    return this._requestRender();
+  }
+
+  /** Back to the slice's own VOI (file window, else its first VOI LUT, else the data range). */
   resetWindow() {
     this._window = null;
     return this._requestRender();

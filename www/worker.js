@@ -316,11 +316,17 @@ async function renderSlice(msg, thumbSize = 0) {
   const slice = thumbSize ? Math.floor(count / 2) : Math.max(0, Math.min(count - 1, msg.slice | 0));
   const info = JSON.parse(call(() => lib.sliceInfoJson(series, slice)));
   let { center, width } = msg;
-  if (center == null || width == null || thumbSize) {
-    [center, width] = call(() => lib.defaultWindow(series, slice));
+  // A VOI LUT (msg.lut: an index into info.voi_luts) or a linear window; without either, the slice's default
+  // VOI (its window, else its first VOI LUT, else the data range). A VOI LUT comes back with its name and the
+  // linear window over the inputs it maps, where a drag starts from.
+  let lut = thumbSize ? null : msg.lut ?? null;
+  let label = null;
+  if (lut != null || center == null || width == null || thumbSize) {
+    ({ center, width, lut, label } = JSON.parse(call(() => lib.voiJson(series, slice, lut ?? undefined))));
   }
   try {
-    call(() => lib.render(series, slice, center, width));
+    if (lut != null) call(() => lib.renderVoiLut(series, slice, lut));
+    else call(() => lib.render(series, slice, center, width));
   } catch (e) {
     if (!e.file) e.file = info.file;
     throw e;
@@ -338,7 +344,7 @@ async function renderSlice(msg, thumbSize = 0) {
       resizeHeight: Math.max(1, Math.round(h * aspect * scale)), resizeQuality: 'high' });
   }
   const bitmap = await createImageBitmap(new ImageData(view, w, h), options);
-  return { bitmap, series, slice, sliceCount: count, center, width, w, h, info };
+  return { bitmap, series, slice, sliceCount: count, center, width, lut, label, w, h, info };
 }
 
 // ---- MPR ------------------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sha2::{Digest, Sha256};
+use viewer_core::window::Voi;
 use viewer_core::{decode, ingest, phantom, render, window, Library, RgbaImage, Window};
 
 const USAGE: &str = "\
@@ -16,7 +17,7 @@ lucent: the Lucent DICOM viewer core on the command line
 
 USAGE:
   lucent info PATH [--json]                 study/series tree and a per-file report (PATH: file or folder)
-  lucent render FILE [--frame N] [--window C,W] --out OUT.png|OUT.rgba
+  lucent render FILE [--frame N] [--window C,W | --voi-lut N] --out OUT.png|OUT.rgba
                                             one frame exactly as the viewport shows it at 1:1
   lucent decode FILE --out DIR              stored values of every frame, normalised (see docs), + summary.json
   lucent demo OUT_DIR [--size N] [--slices N]
@@ -260,7 +261,7 @@ fn parse_window(value: &str) -> Result<Window, String> {
 }
 
 fn render_cmd(args: &[String]) -> Result<(), String> {
-    let args = Args::parse(args, &[], &["--frame", "--window", "--out"])?;
+    let args = Args::parse(args, &[], &["--frame", "--window", "--voi-lut", "--out"])?;
     let file = args.one_path("FILE")?;
     let out = PathBuf::from(args.value("--out").ok_or("render needs --out OUT.png")?);
     let frame: u32 = args.number("--frame")?.unwrap_or(0);
@@ -273,12 +274,23 @@ fn render_cmd(args: &[String]) -> Result<(), String> {
         ));
     }
     let decoded = decode::decode_frame(&instance, frame).map_err(|e| e.to_string())?;
-    let window = match args.value("--window") {
-        Some(value) => parse_window(value)?,
-        None => window::default_window(&instance, &decoded),
+    // the same default as the viewer: the file's window, else its first VOI LUT, else the data range
+    let voi = match (args.value("--window"), args.number::<usize>("--voi-lut")?) {
+        (Some(_), Some(_)) => return Err("--window and --voi-lut exclude each other".into()),
+        (Some(value), None) => Voi::Window(parse_window(value)?),
+        (None, Some(i)) => {
+            if i >= instance.voi_luts().len() {
+                return Err(format!(
+                    "{name}: --voi-lut {i}: the file has {} VOI LUT(s)",
+                    instance.voi_luts().len()
+                ));
+            }
+            Voi::Lut(i)
+        }
+        (None, None) => window::default_voi(&instance, &decoded),
     };
     let mut image = RgbaImage::default();
-    render::render_frame(&instance, &decoded, window, &mut image).map_err(|e| e.to_string())?;
+    render::render_frame_voi(&instance, &decoded, voi, &mut image).map_err(|e| e.to_string())?;
     let is_raw = out
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("rgba"));
@@ -287,12 +299,17 @@ fn render_cmd(args: &[String]) -> Result<(), String> {
     } else {
         write_png(&out, &image)?;
     }
+    let shown = match voi {
+        Voi::Window(w) => format!("window {},{}", w.center, w.width),
+        Voi::Lut(i) => format!(
+            "VOI LUT {i} \"{}\"",
+            instance.voi_luts()[i].label(viewer_core::library::VOI_LUT_LABEL)
+        ),
+    };
     println!(
-        "{}x{} window {},{} -> {}",
+        "{}x{} {shown} -> {}",
         image.width,
         image.height,
-        window.center,
-        window.width,
         out.display()
     );
     Ok(())

@@ -6,10 +6,10 @@ use serde::Serialize;
 use crate::decode::{decode_frame, Frame};
 use crate::error::Error;
 use crate::ingest::{parse, Instance, NonImage, Parsed};
-use crate::render::{check_displayable, render_frame, RgbaImage};
+use crate::render::{check_displayable, render_frame_voi, RgbaImage};
 use crate::volume::build::{self, BuildOptions, SliceRef, SliceSources};
 use crate::volume::{dot, Volume};
-use crate::window::{self, Window};
+use crate::window::{self, Voi, Window};
 
 /// Number of decoded frames kept by a [`Library`].
 const CACHE_FRAMES: usize = 8;
@@ -85,7 +85,28 @@ pub struct SliceInfo {
     pub series_number: Option<i64>,
     pub transfer_syntax: String,
     pub file_window: Option<Window>,
+    /// The file's VOI LUTs by their names (LUT Explanation, else "VOI LUT"), in file order: the indices
+    /// [`Voi::Lut`] selects. Empty for a series shown from its volume (VOI LUTs are not applied there).
+    pub voi_luts: Vec<String>,
+    /// The Modality LUT replacing the rescale, when the file has one: its explanation, else its Modality
+    /// LUT Type, else "Modality LUT". `rescale_slope`/`rescale_intercept` do not apply then.
+    pub modality_lut: Option<String>,
 }
+
+/// A VOI as the page uses it: the window (for a VOI LUT, the linear window over the inputs it maps, where
+/// a drag starts from), the VOI LUT index when one is shown, and its name.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct VoiChoice {
+    pub center: f64,
+    pub width: f64,
+    /// Index into [`SliceInfo::voi_luts`]; `None` for a linear window.
+    pub lut: Option<usize>,
+    /// The VOI LUT's name (LUT Explanation, else "VOI LUT"); `None` for a linear window.
+    pub label: Option<String>,
+}
+
+/// Name shown for an unnamed VOI LUT.
+pub const VOI_LUT_LABEL: &str = "VOI LUT";
 
 /// One slice: a frame of an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -437,6 +458,7 @@ impl Library {
             info.rows = v.dims[1] as u32;
             info.rescale_slope = v.slope;
             info.rescale_intercept = v.intercept;
+            info.voi_luts.clear();
         }
         Ok(info)
     }
@@ -478,6 +500,20 @@ impl Library {
             series_number: i.series_number(),
             transfer_syntax: i.transfer_syntax().to_string(),
             file_window: i.frame_window(sl.frame),
+            voi_luts: i
+                .voi_luts()
+                .iter()
+                .map(|l| l.label(VOI_LUT_LABEL))
+                .collect(),
+            modality_lut: i.modality_lut().map(|l| {
+                if !l.explanation.is_empty() {
+                    l.explanation.clone()
+                } else if !l.lut_type.is_empty() {
+                    l.lut_type.clone()
+                } else {
+                    "Modality LUT".to_string()
+                }
+            }),
         })
     }
 
@@ -513,6 +549,59 @@ impl Library {
         ))
     }
 
+    /// The VOI a slice is first shown with ([`window::default_voi`]: the file's window, else its first VOI
+    /// LUT, else the data range). A series shown from its volume: its window (VOI LUTs are not applied to
+    /// volumes).
+    pub fn default_voi(&mut self, series: usize, slice: usize) -> Result<Voi, Error> {
+        if self.volume(series).is_some() {
+            return self.default_window(series, slice).map(Voi::Window);
+        }
+        let sl = self.slice(series, slice)?;
+        let at = self.frame(sl)?;
+        Ok(window::default_voi(
+            &self.instances[sl.instance],
+            &self.cache[at].1,
+        ))
+    }
+
+    /// VOI LUT `lut` of a slice, or its default VOI when `None`, as the page shows it ([`VoiChoice`]).
+    pub fn voi_choice(
+        &mut self,
+        series: usize,
+        slice: usize,
+        lut: Option<usize>,
+    ) -> Result<VoiChoice, Error> {
+        let voi = match lut {
+            Some(i) => Voi::Lut(i),
+            None => self.default_voi(series, slice)?,
+        };
+        match voi {
+            Voi::Window(w) => Ok(VoiChoice {
+                center: w.center,
+                width: w.width,
+                lut: None,
+                label: None,
+            }),
+            Voi::Lut(i) => {
+                let sl = self.source_slice(series, slice)?;
+                let inst = &self.instances[sl.instance];
+                let (Some(l), Some(w)) = (inst.voi_luts().get(i), window::lut_window(inst, i))
+                else {
+                    return Err(Error::invalid_argument(format!(
+                        "VOI LUT {i} (the slice has {})",
+                        inst.voi_luts().len()
+                    )));
+                };
+                Ok(VoiChoice {
+                    center: w.center,
+                    width: w.width,
+                    lut: Some(i),
+                    label: Some(l.label(VOI_LUT_LABEL)),
+                })
+            }
+        }
+    }
+
     /// Render a slice into `out` (reused; resized only when the size changes).
     pub fn render(
         &mut self,
@@ -521,12 +610,28 @@ impl Library {
         window: Window,
         out: &mut RgbaImage,
     ) -> Result<(), Error> {
+        self.render_voi(series, slice, Voi::Window(window), out)
+    }
+
+    /// [`Library::render`] with any VOI (a window or one of the slice's VOI LUTs). A series shown from its
+    /// volume shows a VOI LUT request with the volume's default window.
+    pub fn render_voi(
+        &mut self,
+        series: usize,
+        slice: usize,
+        voi: Voi,
+        out: &mut RgbaImage,
+    ) -> Result<(), Error> {
         if let Some(v) = self.volume(series) {
+            let window = match voi {
+                Voi::Window(w) => w,
+                Voi::Lut(_) => v.default_window,
+            };
             return crate::mpr::render_slice(v, slice, window, out);
         }
         let sl = self.slice(series, slice)?;
         let at = self.frame(sl)?;
-        render_frame(&self.instances[sl.instance], &self.cache[at].1, window, out)
+        render_frame_voi(&self.instances[sl.instance], &self.cache[at].1, voi, out)
     }
 
     /// Decode every slice of a series once; record decode errors in the report

@@ -3,7 +3,7 @@
 use crate::decode::{Frame, Samples};
 use crate::error::Error;
 use crate::ingest::Instance;
-use crate::window::{voi_linear, Window};
+use crate::window::{voi_linear, Voi, Window};
 
 /// RGBA8 image owned by the caller and reused between renders.
 #[derive(Default, Debug, Clone)]
@@ -112,10 +112,14 @@ fn ybr_to_rgb(y: f64, cb: f64, cr: f64, bits: u32, partial: bool) -> [f64; 3] {
 /// Whether the instance can be shown truthfully: PALETTE COLOR needs its palette, since indices shown
 /// as grey would look like a plausible image and be wrong. The library checks this when it decodes, so
 /// a slice that decodes also renders.
+/// A palette or Modality LUT the header has but that cannot be used (malformed) refuses the image too.
 pub fn check_displayable(instance: &Instance) -> Result<(), Error> {
+    if let Some(problem) = instance.lut_problem() {
+        return Err(Error::malformed(problem.to_string()).with_file(instance.path()));
+    }
     if instance.photometric() == "PALETTE COLOR" && instance.palette().is_none() {
         return Err(Error::unsupported_pixel_format(
-            "PALETTE COLOR without a usable palette (segmented palettes are not supported yet)",
+            "PALETTE COLOR without Palette Color Lookup Table Descriptors",
         )
         .with_file(instance.path()));
     }
@@ -124,23 +128,48 @@ pub fn check_displayable(instance: &Instance) -> Result<(), Error> {
 
 /// Render `frame` with `window` into `out` (resized only when dimensions change).
 ///
-/// Monochrome: modality LUT (per-frame Rescale when present), then the linear VOI
-/// function, MONOCHROME1 inverted. Palette colour: the palette. RGB / YBR: shown as
-/// colour (YBR converted to RGB), the window applied per channel.
+/// Monochrome: the modality stage (the Modality LUT Sequence when present, else the per-frame
+/// Rescale), then the linear VOI function, MONOCHROME1 inverted. Palette colour: the palette. RGB / YBR:
+/// shown as colour (YBR converted to RGB), the window applied per channel.
 pub fn render_frame(
     instance: &Instance,
     frame: &Frame,
     window: Window,
     out: &mut RgbaImage,
 ) -> Result<(), Error> {
+    render_frame_voi(instance, frame, Voi::Window(window), out)
+}
+
+/// [`render_frame`] with any VOI: a window or one of the file's VOI LUTs (monochrome only: colour and
+/// palette images ignore a VOI LUT and show their full range). A VOI LUT index the file does not have is
+/// an `invalid-argument` error.
+pub fn render_frame_voi(
+    instance: &Instance,
+    frame: &Frame,
+    voi: Voi,
+    out: &mut RgbaImage,
+) -> Result<(), Error> {
     check_displayable(instance)?;
-    render_inner(instance, frame, window, out).map_err(|e| e.with_file(instance.path()))
+    let (window, lut) = match voi {
+        Voi::Window(w) => (w, None),
+        Voi::Lut(i) => {
+            let lut = instance.voi_luts().get(i).ok_or_else(|| {
+                Error::invalid_argument(format!(
+                    "VOI LUT {i} (the file has {})",
+                    instance.voi_luts().len()
+                ))
+            })?;
+            (crate::window::default_window(instance, frame), Some(lut))
+        }
+    };
+    render_inner(instance, frame, window, lut, out).map_err(|e| e.with_file(instance.path()))
 }
 
 fn render_inner(
     instance: &Instance,
     frame: &Frame,
     window: Window,
+    voi_lut: Option<&crate::ingest::Lut>,
     out: &mut RgbaImage,
 ) -> Result<(), Error> {
     let pixels = (frame.rows as usize) * (frame.columns as usize);
@@ -177,10 +206,14 @@ fn render_inner(
             });
             return Ok(());
         }
-        let (slope, intercept) = instance.frame_rescale(frame.index);
+        let modality = instance.modality_stage(frame.index);
         let invert = frame.photometric == "MONOCHROME1";
         let f = |x: f64| {
-            let y = voi_linear(x * slope + intercept, window);
+            let m = modality.apply(x);
+            let y = match voi_lut {
+                Some(lut) => lut.display(m),
+                None => voi_linear(m, window),
+            };
             if invert {
                 255 - y
             } else {

@@ -1,8 +1,20 @@
-//! Modality LUT (Rescale Slope/Intercept) and the linear VOI function of PS3.3
-//! C.11.2.1.2.1, mapped to 0..255.
+//! The greyscale pipeline's two stages before display: the modality stage ([`Modality`]: Rescale
+//! Slope/Intercept, or the Modality LUT Sequence which replaces them, PS3.3 C.11.1) and the VOI stage
+//! ([`Voi`]: the linear window of C.11.2.1.2.1, or one of the file's VOI LUTs, C.11.2.1.1), mapped to 0..255.
+//!
+//! # Which VOI is shown first
+//!
+//! [`default_voi`]: the file's first Window Center/Width (per-frame when present) when it has one; else its
+//! first VOI LUT; else a window over the frame's data range in modality units. When a file has both a window
+//! and VOI LUTs, the window comes first: it is what the reading physician adjusts from (dragging starts from
+//! it, the overlay shows its numbers, presets replace it), and modalities that write both (CR/DX, MG) write
+//! the window as their default rendering and the LUTs as alternatives. pydicom's `apply_voi_lut` prefers the
+//! LUT instead (`prefer_lut=True`); both are allowed by the standard, which leaves the choice to the
+//! application. Every VOI LUT stays selectable ([`Voi::Lut`], `lucent render --voi-lut N`, the element's
+//! `setVoiLut(i)`). A VOI LUT's output `0 ..= 2^bits - 1` is scaled to 0..255 ([`crate::ingest::Lut::display`]).
 
 use crate::decode::Frame;
-use crate::ingest::Instance;
+use crate::ingest::{Instance, Lut};
 
 /// VOI window in modality units (after Rescale Slope/Intercept).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -30,6 +42,35 @@ impl Window {
             width: max - min + 1.0,
         }
     }
+}
+
+/// The modality stage: stored value to modality value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Modality<'a> {
+    /// Rescale Slope/Intercept (1/0 when absent).
+    Rescale { slope: f64, intercept: f64 },
+    /// The Modality LUT Sequence (C.11.1): the entry for the stored value, clamped to the table.
+    Lut(&'a Lut),
+}
+
+impl Modality<'_> {
+    /// Modality value of stored value `x`.
+    #[inline]
+    pub fn apply(&self, x: f64) -> f64 {
+        match self {
+            Modality::Rescale { slope, intercept } => x * slope + intercept,
+            Modality::Lut(lut) => f64::from(lut.lookup(x)),
+        }
+    }
+}
+
+/// The VOI stage a greyscale frame is shown with.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub enum Voi {
+    /// The linear window (C.11.2.1.2.1).
+    Window(Window),
+    /// The file's VOI LUT of this index ([`Instance::voi_luts`]).
+    Lut(usize),
 }
 
 /// Linear VOI function (PS3.3 C.11.2.1.2.1) with output range 0..255, rounded half to
@@ -71,21 +112,42 @@ pub fn default_window(instance: &Instance, frame: &Frame) -> Window {
             return w;
         }
     }
-    let (slope, intercept) = instance.frame_rescale(frame.index);
+    // the range of the modality values of the frame (a Modality LUT need not be monotonic)
+    let modality = instance.modality_stage(frame.index);
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     frame.data.for_each_f64(|v| {
         if v.is_finite() {
-            lo = lo.min(v);
-            hi = hi.max(v);
+            let m = modality.apply(v);
+            lo = lo.min(m);
+            hi = hi.max(m);
         }
     });
     if lo > hi {
         return Window::from_range(0.0, 0.0);
     }
-    let a = lo * slope + intercept;
-    let b = hi * slope + intercept;
-    Window::from_range(a.min(b), a.max(b))
+    Window::from_range(lo, hi)
+}
+
+/// The VOI a frame is first shown with (see the module docs): the file's window, else its first VOI LUT,
+/// else the data range. Colour images: their full range, as [`default_window`].
+pub fn default_voi(instance: &Instance, frame: &Frame) -> Voi {
+    if !is_colour(instance, frame)
+        && !instance.voi_luts().is_empty()
+        && !instance
+            .frame_window(frame.index)
+            .is_some_and(|w| w.is_valid())
+    {
+        return Voi::Lut(0);
+    }
+    Voi::Window(default_window(instance, frame))
+}
+
+/// A linear window standing in for VOI LUT `lut` (where a drag starts from, what a volume shows): the
+/// inputs the table maps. `None` when the instance has no such LUT.
+pub fn lut_window(instance: &Instance, lut: usize) -> Option<Window> {
+    let (a, b) = instance.voi_luts().get(lut)?.input_range();
+    Some(Window::from_range(a, b))
 }
 
 #[cfg(test)]

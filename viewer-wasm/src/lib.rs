@@ -7,6 +7,7 @@
 mod mpr;
 mod pano;
 
+use viewer_core::window::Voi;
 use viewer_core::{Error, Library as CoreLibrary, RgbaImage, Window};
 use wasm_bindgen::prelude::*;
 
@@ -141,6 +142,30 @@ impl Library {
     pub fn default_window(&mut self, series: usize, slice: usize) -> Result<Vec<f64>, JsValue> {
         let window = self.inner.default_window(series, slice).map_err(js_error)?;
         Ok(vec![window.center, window.width])
+    }
+
+    /// The VOI of a slice as JSON `{center, width, lut, label}`: VOI LUT `lut` when given, else the slice's
+    /// default (the file's window, else its first VOI LUT, else the data range). `lut` is `null` for a
+    /// linear window; for a VOI LUT, `center`/`width` are the linear window over the inputs it maps.
+    #[wasm_bindgen(js_name = voiJson)]
+    pub fn voi_json(
+        &mut self,
+        series: usize,
+        slice: usize,
+        lut: Option<u32>,
+    ) -> Result<String, JsValue> {
+        self.inner
+            .voi_choice(series, slice, lut.map(|i| i as usize))
+            .map(|v| json(&v))
+            .map_err(js_error)
+    }
+
+    /// Renders one slice at 1:1 with the file's VOI LUT `lut` (an index into the slice info's `voi_luts`).
+    #[wasm_bindgen(js_name = renderVoiLut)]
+    pub fn render_voi_lut(&mut self, series: usize, slice: usize, lut: u32) -> Result<(), JsValue> {
+        self.inner
+            .render_voi(series, slice, Voi::Lut(lut as usize), &mut self.rgba)
+            .map_err(js_error)
     }
 
     /// Renders one slice at 1:1 into the library-owned RGBA buffer (see `rgbaPtr`).

@@ -2,6 +2,7 @@
 //!
 //! This is the only module (with [`crate::decode`]) that touches dicom-rs.
 
+pub mod lut;
 pub mod write;
 
 mod parse;
@@ -9,6 +10,7 @@ pub(crate) mod scan;
 #[cfg(test)]
 pub(crate) mod testutil;
 
+pub use lut::{Lut, LutError};
 pub use parse::parse;
 pub(crate) use parse::{is_ybr_422, native_frame_len};
 
@@ -85,6 +87,12 @@ pub struct Instance {
     pub(crate) rescale_intercept: f64,
     pub(crate) file_window: Option<Window>,
     pub(crate) palette: Option<Palette>,
+    /// Modality LUT Sequence (first item), which replaces Rescale Slope/Intercept when present.
+    pub(crate) modality_lut: Option<Lut>,
+    /// VOI LUT Sequence items (usable ones, at most [`lut::MAX_VOI_LUTS`]).
+    pub(crate) voi_luts: Vec<Lut>,
+    /// Why the palette or the Modality LUT in the header cannot be used (the image is then not shown).
+    pub(crate) lut_problem: Option<String>,
     pub(crate) pixel: PixelStorage,
 }
 
@@ -269,6 +277,29 @@ impl Instance {
     /// Palette colour LUT (for PALETTE COLOR images with a usable palette).
     pub fn palette(&self) -> Option<&Palette> {
         self.palette.as_ref()
+    }
+    /// Modality LUT Sequence (0028,3000), first item: when present it replaces Rescale Slope/Intercept.
+    pub fn modality_lut(&self) -> Option<&Lut> {
+        self.modality_lut.as_ref()
+    }
+    /// VOI LUT Sequence (0028,3010) items, in file order.
+    pub fn voi_luts(&self) -> &[Lut] {
+        &self.voi_luts
+    }
+    /// Why a palette or Modality LUT in the header is unusable (a malformed segmented palette, a Modality
+    /// LUT whose data does not fit its descriptor, ...); such an image is refused rather than shown wrong.
+    pub fn lut_problem(&self) -> Option<&str> {
+        self.lut_problem.as_deref()
+    }
+    /// The modality stage of one frame: the Modality LUT when the file has one, else the frame's rescale.
+    pub fn modality_stage(&self, frame: u32) -> crate::window::Modality<'_> {
+        match &self.modality_lut {
+            Some(lut) => crate::window::Modality::Lut(lut),
+            None => {
+                let (slope, intercept) = self.frame_rescale(frame);
+                crate::window::Modality::Rescale { slope, intercept }
+            }
+        }
     }
     /// Frees the pixel data once its frames live elsewhere (in a volume): decoding it afterwards is an error.
     pub(crate) fn release_pixel_data(&mut self) {

@@ -12,8 +12,9 @@ use dicom_object::InMemDicomObject;
 use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
 
 use super::limits;
+use super::lut;
 use super::scan::{self, Encoding, ScanError};
-use super::{Instance, NonImage, Palette, Parsed, PixelStorage};
+use super::{Instance, NonImage, Parsed, PixelStorage};
 use crate::error::Error;
 use crate::window::Window;
 
@@ -473,10 +474,31 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
     let (rescale_slope, rescale_intercept) =
         rescale_of(&obj).or(shared.rescale).unwrap_or((1.0, 0.0));
     let file_window = window_of(&obj).or(shared.window);
+    // 9. lookup tables (see `lut`): a malformed palette or Modality LUT keeps the file listed, and
+    //    refused for display with its reason; a malformed VOI LUT is only left out.
+    let signed = pixel_representation == 1;
+    let mut lut_problem = None;
     let palette = if photometric == "PALETTE COLOR" && samples == 1 {
-        palette_of(&obj)
+        lut::palette_of(&obj, signed).unwrap_or_else(|e| {
+            lut_problem = Some(format!("Palette Color LUT: {e}"));
+            None
+        })
     } else {
         None
+    };
+    let modality_lut = if samples == 1 && float_bits == 0 {
+        lut::modality_lut_of(&obj, signed).unwrap_or_else(|e| {
+            lut_problem.get_or_insert_with(|| format!("Modality LUT Sequence: {e}"));
+            None
+        })
+    } else {
+        None
+    };
+    let voi_signed = signed || rescale_intercept < 0.0 || rescale_slope < 0.0;
+    let voi_luts = if samples == 1 {
+        lut::voi_luts_of(&obj, voi_signed)
+    } else {
+        Vec::new()
     };
 
     Ok(Parsed::Image(Box::new(Instance {
@@ -516,6 +538,9 @@ fn parse_inner(bytes: Vec<u8>) -> Result<Parsed, Error> {
         rescale_intercept,
         file_window,
         palette,
+        modality_lut,
+        voi_luts,
+        lut_problem,
         pixel,
     })))
 }
@@ -866,59 +891,6 @@ fn functional_groups(obj: &InMemDicomObject, frames: u64) -> FrameGroups {
         windows.clear();
     }
     (positions, rescales, windows, shared)
-}
-
-/// Palette colour LUT from the descriptors (0028,1101..1103) and data (0028,1201..1203).
-fn palette_of(obj: &InMemDicomObject) -> Option<Palette> {
-    let channel = |desc: Tag, data: Tag| -> Option<(i64, Vec<u8>)> {
-        let d = obj.get(desc)?.to_multi_int::<i64>().ok()?;
-        if d.len() < 3 {
-            return None;
-        }
-        let entries = if d[0] <= 0 { 65536 } else { d[0] as usize };
-        // first mapped value may be encoded as SS or US
-        let first = d[1];
-        let bits = d[2];
-        let raw = match obj.get(data)?.value().primitive()? {
-            PrimitiveValue::U16(v) => v.to_vec(),
-            PrimitiveValue::I16(v) => v.iter().map(|&x| x as u16).collect(),
-            PrimitiveValue::U8(v) => v
-                .chunks(2)
-                .map(|c| u16::from_le_bytes([c[0], c.get(1).copied().unwrap_or(0)]))
-                .collect(),
-            _ => return None,
-        };
-        let values: Vec<u8> = if bits == 8 && raw.len() * 2 == entries {
-            // 8-bit entries packed two per word
-            raw.iter().flat_map(|w| w.to_le_bytes()).collect()
-        } else if bits == 8 {
-            raw.iter().map(|&w| (w & 0xFF) as u8).collect()
-        } else {
-            raw.iter().map(|&w| (w >> 8) as u8).collect()
-        };
-        if values.is_empty() {
-            return None;
-        }
-        Some((first, values.into_iter().take(entries).collect()))
-    };
-    let (first, red) = channel(
-        tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
-        tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
-    )?;
-    let (_, green) = channel(
-        tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
-        tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
-    )?;
-    let (_, blue) = channel(
-        tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
-        tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
-    )?;
-    Some(Palette {
-        first_mapped: first,
-        red,
-        green,
-        blue,
-    })
 }
 
 #[cfg(test)]

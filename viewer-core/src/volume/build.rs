@@ -186,6 +186,13 @@ pub(crate) fn build(
                     .with_file(i.path()),
             );
         }
+        if i.modality_lut().is_some() {
+            // voxels keep stored values with one linear rescale; a Modality LUT is not linear
+            return Err(Error::unsupported_pixel_format(
+                "images with a Modality LUT Sequence: a volume is built from linearly rescaled slices only",
+            )
+            .with_file(i.path()));
+        }
     }
 
     // 2. Positions, order along the normal, duplicates.

@@ -4,6 +4,7 @@
 //! from Bits Stored, 1-bit data unpacked to one byte per pixel, YBR kept as YBR (4:2:2
 //! upsampled for native data), JPEG colour codestreams as the codec returns them (RGB).
 
+mod deflate;
 mod htj2k;
 mod jpeg;
 mod jpeg12;
@@ -195,6 +196,7 @@ const JPEG_LS: &str = "1.2.840.10008.1.2.4.81";
 const HTJ2K_LOSSLESS: &str = "1.2.840.10008.1.2.4.201";
 const HTJ2K_LOSSLESS_RPCL: &str = "1.2.840.10008.1.2.4.202";
 const HTJ2K: &str = "1.2.840.10008.1.2.4.203";
+const DEFLATED_FRAMES: &str = "1.2.840.10008.1.2.8.1";
 
 /// Transfer syntaxes this build decodes.
 pub const SUPPORTED_TRANSFER_SYNTAXES: &[&str] = &[
@@ -214,6 +216,7 @@ pub const SUPPORTED_TRANSFER_SYNTAXES: &[&str] = &[
     HTJ2K_LOSSLESS,
     HTJ2K_LOSSLESS_RPCL,
     HTJ2K,
+    DEFLATED_FRAMES,
 ];
 
 /// Human name of a transfer syntax UID, when known.
@@ -533,6 +536,16 @@ fn decode_frame_inner(instance: &Instance, frame: u32) -> Result<Frame, Error> {
                 let data =
                     frame_fragments(instance, offset_table, fragments, frame, FrameStart::J2k)?;
                 htj2k::decode(instance, &data)
+            }
+            DEFLATED_FRAMES => {
+                let data = frame_fragments(
+                    instance,
+                    offset_table,
+                    fragments,
+                    frame,
+                    FrameStart::Unknown,
+                )?;
+                deflate::decode(instance, &data)
             }
             JPEG_LS_LOSSLESS | JPEG_LS => {
                 let data =

@@ -177,6 +177,78 @@ test('a size over the reader\'s limit is refused before any allocation; a known 
   assert.equal((await reader.readAll()).length, 3);
 });
 
+/** A byte stream (what fetch and Blob.stream() give), delivering `bundle` in pieces of `piece` bytes. */
+function byteStream(bundle, piece) {
+  let at = 0;
+  return new ReadableStream({
+    type: 'bytes',
+    pull(c) {
+      if (at >= bundle.length) {
+        c.close();
+        c.byobRequest?.respond(0);
+        return;
+      }
+      const n = Math.min(piece, bundle.length - at);
+      const req = c.byobRequest;
+      if (req) {
+        const k = Math.min(n, req.view.byteLength);
+        req.view.set(bundle.subarray(at, at + k));
+        at += k;
+        req.respond(k);
+      } else {
+        c.enqueue(bundle.slice(at, at + n));
+        at += n;
+      }
+    },
+  });
+}
+
+test('byte streams and Blobs are read into one reused buffer and open the same; their attacks fail the same', async () => {
+  for (const pin of [null, '7531']) {
+    const { bundle, secret } = await sealed({ pin });
+    const sources = [['byte stream, 1000-byte pieces', () => byteStream(bundle, 1000)], ['byte stream, 64 KiB pieces', () => byteStream(bundle, 65536)],
+      ['Blob', () => new Blob([bundle])], ['Blob stream', () => new Blob([bundle]).stream()]];
+    for (const [name, source] of sources) {
+      for (const inFlight of [1, 3]) {
+        const reader = await BundleReader.open(source(), secret, { size: bundle.length });
+        if (reader.needsPin) await reader.unlock(pin);
+        const files = await reader.readAll({ inFlight });
+        assert.deepEqual(files.map((f) => f.path), STUDY.map((f) => f.path), name);
+        files.forEach((f, i) => assert.deepEqual(f.bytes, STUDY[i].data, `${name}: ${f.path}`));
+      }
+    }
+  }
+  const { bundle, secret, header } = await sealed();
+  const spans = chunkSpans(bundle, header);
+  const flipped = bundle.slice();
+  flipped[spans[2][0] + 7] ^= 0x80;
+  for (const [name, bytes] of [['truncated mid-chunk', bundle.slice(0, spans[1][0] + 100)], ['truncated at a chunk boundary', bundle.slice(0, spans[2][1])],
+    ['one byte appended', Uint8Array.from([...bundle, 0])], ['flipped ciphertext', flipped]]) {
+    for (const source of [byteStream(bytes, 1000), new Blob([bytes])]) {
+      assert.equal(await codeOf(openAll(source, secret)), 'damaged', name);
+    }
+  }
+});
+
+test('a chunk that is exactly one file becomes that file (no copy), files around it still check', async () => {
+  // A first file that pads the plaintext to a chunk boundary, a file that is exactly chunk 1, one spanning
+  // chunks 2-3 and an empty one.
+  const paths = ['pad', 'one-chunk', 'two-chunks', 'empty'];
+  const data = [0, CHUNK, CHUNK + 10, 0].map((n, k) => Uint8Array.from({ length: n }, (_, i) => (i * (k + 3)) & 255));
+  const seal = () => sealBundle(paths.map((path, i) => ({ path, read: async () => data[i] })), { chunkSize: CHUNK });
+  for (let round = 0; round < 3; round++) {   // the pad's size changes the manifest's length: settle it
+    const { header } = await seal();
+    const manifest = header.plain_size - 4 - data.reduce((n, d) => n + d.length, 0);
+    data[0] = new Uint8Array(CHUNK - 4 - manifest).fill(5);
+  }
+  const { blob, secret, header } = await seal();
+  assert.equal(header.plain_size - data.reduce((n, d) => n + d.length, 0) + data[0].length, CHUNK, 'chunk 1 starts with one-chunk');
+  for (const source of [await bytesOf(blob), blob]) {
+    const opened = await openAll(source, secret);
+    opened.forEach((f, i) => assert.deepEqual(f.bytes, data[i], f.path));
+  }
+});
+
 test('manifest paths and the writer\'s inputs are checked', async () => {
   for (const bad of ['../x', '/abs', 'a//b', 'a\\b', 'a/./b', '', 'x\u0000y']) assert.equal(validPath(bad), false, bad);
   for (const good of ['IM1', 'CT/IM0001.dcm', 'a b/c-d_e']) assert.equal(validPath(good), true, good);

@@ -12,7 +12,7 @@ use crate::setup::{
     ensure_zbarimg, WASM_TARGET,
 };
 
-const STEPS: usize = 7;
+const STEPS: usize = 8;
 
 /// Runs steps in order, printing a header before and a timing after each.
 struct Steps {
@@ -91,6 +91,9 @@ pub fn test() -> Res<()> {
         }
         run_counted(&mut cmd, &mut tally)
     })?;
+    // cargo-fuzz targets (fuzz/, stable, no sanitizer): build, then 45 s per target; a crash fails the step
+    // and names the input to move into fuzz/regressions/.
+    steps.step("fuzz (short)", crate::fuzz::ci_step)?;
     let built = steps.step("build wasm + CLI + demo", build_all)?;
 
     // Node tests: the wasm build against native (tests/wasm) and the JS shell's own modules (tests/js: share

@@ -6,12 +6,14 @@
 //! * `test`: everything CI checks (fmt, clippy native + wasm32, cargo test, wasm and browser tests).
 //! * `bench [load|decode|mpr|share]`: benchmarks (page load, MPR and share bundles in Chromium; codecs vs
 //!   Cornerstone in Node).
+//! * `fuzz [parse|decode|all] [seconds]`: the cargo-fuzz targets of `fuzz/` on stable (see fuzz.rs).
 //!
 //! Std-only on purpose: this is the first thing a fresh clone compiles.
 
 mod artifacts;
 mod bench;
 mod ci;
+mod fuzz;
 mod process;
 mod server;
 mod setup;
@@ -30,6 +32,8 @@ usage: cargo xtask <command>
   test                               everything CI checks, failing fast
   bench [load|decode|mpr|share]      benchmarks: page load, codecs vs Cornerstone, MPR, share bundles
                                      (default: all)
+  fuzz [parse|decode|all] [SECONDS]  cargo-fuzz targets (fuzz/) on stable, SECONDS each (default 60);
+                                     installs cargo-fuzz when missing; crashes go to fuzz/target/artifacts/
 ";
 
 fn main() -> ExitCode {
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
         Some("serve") => parse_serve(&args[1..]).and_then(serve),
         Some("test") if args.len() == 1 => ci::test(),
         Some("bench") => bench::bench(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("help" | "-h" | "--help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -228,7 +228,10 @@ impl Scanner<'_> {
                 || h.tag == Tag(0x7FE0, 0x0008)
                 || h.tag == Tag(0x7FE0, 0x0009);
             let next = if h.len == UNDEFINED {
-                if is_pixel && h.vr != Some(*b"SQ") && h.vr != Some(*b"UN") {
+                // Only (7FE0,0010) is ever encapsulated: dicom-rs reads undefined-length Float/Double
+                // Float Pixel Data as a sequence, so it is scanned as one (found by fuzzing: scanned as
+                // fragments, the floats became unchecked lengths for the parser).
+                if h.tag == Tag(0x7FE0, 0x0010) && h.vr != Some(*b"SQ") && h.vr != Some(*b"UN") {
                     self.fragments(h.value, end)?
                 } else {
                     // sequence (SQ, UN or implicit) of undefined length;

@@ -140,7 +140,7 @@ pub fn oracle(corpus: &Path) -> Option<Oracle> {
     }
     eprintln!();
     eprintln!("************************************************************");
-    eprintln!("ORACLE NOT FOUND: lossy comparison did NOT run");
+    eprintln!("ORACLE NOT FOUND: this comparison with the reference decoder did NOT run");
     eprintln!("{what}");
     eprintln!("************************************************************");
     eprintln!();

@@ -14,41 +14,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lucent_tests::{corpus_candidate, corpus_dir, is_ci, oracle_candidate, parse_npy, Oracle};
+use lucent_tests::{corpus_candidate, corpus_dir, oracle, parse_npy, Oracle};
 use viewer_core::decode::decode_frame;
 use viewer_core::ingest::read_instance;
 use viewer_core::window::{self, Voi};
 use viewer_core::{render, Library, RgbaImage};
-
-/// The oracle's venv Python, or `None` (after saying so, or panicking on CI) when it is missing.
-fn find_oracle() -> Option<Oracle> {
-    let o = oracle_candidate(&corpus_candidate());
-    let script = o.dir.join("decode_reference.py");
-    if script.is_file() && o.python.is_file() {
-        return Some(o);
-    }
-    let what = format!(
-        "{} {}, {} {} (set LUCENT_ORACLE / ORACLE_VENV; `cargo xtask test` installs it)",
-        script.display(),
-        if script.is_file() { "found" } else { "MISSING" },
-        o.python.display(),
-        if o.python.is_file() {
-            "found"
-        } else {
-            "MISSING"
-        },
-    );
-    if is_ci() {
-        panic!("ORACLE NOT FOUND: {what}; CI=true so this is a failure");
-    }
-    eprintln!();
-    eprintln!("************************************************************");
-    eprintln!("ORACLE NOT FOUND: the LUT comparison with pydicom did NOT run");
-    eprintln!("{what}");
-    eprintln!("************************************************************");
-    eprintln!();
-    None
-}
 
 /// One rendering to check (a line of luts.py's output).
 struct Case {
@@ -127,7 +97,9 @@ fn run_oracle(oracle: &Oracle, out: &Path) -> Vec<Case> {
 
 #[test]
 fn lookup_tables_match_pydicom() {
-    let Some(oracle) = find_oracle() else { return };
+    let Some(oracle) = oracle(&corpus_candidate()) else {
+        return;
+    };
     let out = std::env::temp_dir().join(format!("lucent-luts-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let cases = run_oracle(&oracle, &out);

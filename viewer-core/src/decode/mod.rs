@@ -506,57 +506,29 @@ fn decode_frame_inner(instance: &Instance, frame: u32) -> Result<Frame, Error> {
         PixelStorage::Encapsulated {
             offset_table,
             fragments,
-        } => match ts {
-            RLE => {
-                let data = frame_fragments(
-                    instance,
-                    offset_table,
-                    fragments,
-                    frame,
-                    FrameStart::Unknown,
-                )?;
-                rle::decode(instance, &data)
-            }
-            JPEG_BASELINE | JPEG_LOSSLESS | JPEG_LOSSLESS_SV1 => {
-                let data =
-                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::Jpeg)?;
-                jpeg::decode(instance, &data)
-            }
-            JPEG_EXTENDED => {
-                let data =
-                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::Jpeg)?;
-                jpeg12::decode(instance, &data)
-            }
-            JPEG_2000_LOSSLESS | JPEG_2000 => {
-                let data =
-                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::J2k)?;
-                jpeg2000::decode(instance, &data)
-            }
-            HTJ2K_LOSSLESS | HTJ2K_LOSSLESS_RPCL | HTJ2K => {
-                let data =
-                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::J2k)?;
-                htj2k::decode(instance, &data)
-            }
-            DEFLATED_FRAMES => {
-                let data = frame_fragments(
-                    instance,
-                    offset_table,
-                    fragments,
-                    frame,
-                    FrameStart::Unknown,
-                )?;
-                deflate::decode(instance, &data)
-            }
-            JPEG_LS_LOSSLESS | JPEG_LS => {
-                let data =
-                    frame_fragments(instance, offset_table, fragments, frame, FrameStart::Jpeg)?;
-                jpegls::decode(instance, &data)
-            }
-            _ if NATIVE_TRANSFER_SYNTAXES.contains(&ts) => Err(Error::malformed(format!(
-                "encapsulated pixel data in native transfer syntax {ts}"
-            ))),
-            _ => Err(Error::unsupported_ts(ts, ts_name(ts))),
-        },
+        } => {
+            // the codec of each encapsulated transfer syntax, and how its frames begin
+            type Codec = fn(&Instance, &[u8]) -> Result<Frame, Error>;
+            let (start, codec): (FrameStart, Codec) = match ts {
+                RLE => (FrameStart::Unknown, rle::decode),
+                JPEG_BASELINE | JPEG_LOSSLESS | JPEG_LOSSLESS_SV1 => {
+                    (FrameStart::Jpeg, jpeg::decode)
+                }
+                JPEG_EXTENDED => (FrameStart::Jpeg, jpeg12::decode),
+                JPEG_LS_LOSSLESS | JPEG_LS => (FrameStart::Jpeg, jpegls::decode),
+                JPEG_2000_LOSSLESS | JPEG_2000 => (FrameStart::J2k, jpeg2000::decode),
+                HTJ2K_LOSSLESS | HTJ2K_LOSSLESS_RPCL | HTJ2K => (FrameStart::J2k, htj2k::decode),
+                DEFLATED_FRAMES => (FrameStart::Unknown, deflate::decode),
+                _ if NATIVE_TRANSFER_SYNTAXES.contains(&ts) => {
+                    return Err(Error::malformed(format!(
+                        "encapsulated pixel data in native transfer syntax {ts}"
+                    )))
+                }
+                _ => return Err(Error::unsupported_ts(ts, ts_name(ts))),
+            };
+            let data = frame_fragments(instance, offset_table, fragments, frame, start)?;
+            codec(instance, &data)
+        }
     }
 }
 

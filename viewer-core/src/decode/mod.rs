@@ -429,13 +429,15 @@ pub(crate) fn frame_fragments(
         // No usable offset table: a frame starts at each fragment beginning with its start marker.
         // SOC+SIZ can occur inside J2K packet data by chance (bit stuffing allows FF4F), so for J2K the
         // starts found must be exactly one per frame; JPEG's SOI cannot occur inside entropy-coded data.
-        let starts = fragments.iter().filter(|f| start.begins(f)).count();
-        if start == FrameStart::J2k && starts != frames {
-            return Err(Error::corrupt(format!(
-                "{} fragments for {frames} frames, no usable offset table, and {starts} of them begin a \
-                 JPEG 2000 codestream",
-                fragments.len()
-            )));
+        if start == FrameStart::J2k {
+            let starts = fragments.iter().filter(|f| start.begins(f)).count();
+            if starts != frames {
+                return Err(Error::corrupt(format!(
+                    "{} fragments for {frames} frames, no usable offset table, and {starts} of them \
+                     begin a JPEG 2000 codestream",
+                    fragments.len()
+                )));
+            }
         }
         let mut current: Option<usize> = None;
         let mut out = Vec::new();
